@@ -1,0 +1,42 @@
+# Neurosymbolic explanations, reproduced.
+#   make book                               environment + every chapter (default profile) + HTML
+#   make test                               environment + the test suite
+#   make chapter C=ltn_crash PROFILE=paper  one chapter with a profile, then rebuild the HTML
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= default
+# Exact torch build: on this project's machines it is taken from the local disk.
+TORCH := torch==2.14.1 torchvision==0.29.1
+ENV_STAMP := $(VENV)/.nesy-env
+NODE_STAMP := node_modules/.nesy-npm
+
+.PHONY: env book test chapter bench clean
+
+$(ENV_STAMP): pyproject.toml setup.py
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[book,dev]"
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+env: $(ENV_STAMP) $(NODE_STAMP)
+
+book: env
+	$(PY) -m nesy.book all --profile $(PROFILE)
+
+test: env
+	$(PY) -m pytest
+
+chapter: env
+	@test -n "$(C)" || { echo "usage: make chapter C=<chapter> [PROFILE=default|paper]"; exit 2; }
+	$(PY) -m nesy.book run $(C) --profile $(PROFILE)
+	$(PY) -m nesy.book build
+
+clean:
+	rm -rf book/_build book/*.ipynb book/results book/figures book/vendor

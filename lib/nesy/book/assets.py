@@ -1,0 +1,56 @@
+"""Front-end files the book serves itself, never from a CDN: require.js, the widget manager
+(``@jupyter-widgets/html-manager``'s ``embed-amd.js``), anywidget's front-end module and
+MathJax 3. They come from the npm packages in ``node_modules`` (``npm ci``) and from the
+anywidget wheel, and are copied into ``book/vendor`` (served as ``_static/``)."""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from nesy import paths
+
+NODE_MODULES = paths.REPO / "node_modules"
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
+
+# Loaded between require.js and embed-amd.js: maps the AMD module "anywidget" to the copy
+# served beside this script. Paths are derived from this script's own URL, so pages in any
+# folder (and books served under a sub-path) resolve them.
+ANYWIDGET_PATHS_JS = """\
+(function () {
+  var base = document.currentScript.src.replace(/[^/]*$/, "");
+  require.config({ paths: { anywidget: base + "anywidget/index" } });
+})();
+"""
+
+
+def _anywidget_module() -> Path:
+    for prefix in (Path(sys.prefix), Path(sys.base_prefix)):
+        candidate = prefix / "share/jupyter/nbextensions/anywidget/index.js"
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("anywidget's front-end module was not found: pip install anywidget")
+
+
+def _copy(source: Path, target: Path) -> None:
+    if not source.exists():
+        raise FileNotFoundError(f"{source} is missing: run `npm ci` in {paths.REPO} (make does it)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
+
+
+def vendor(book: Path | None = None) -> Path:
+    """Copy the front-end files into ``<book>/vendor``; returns that folder."""
+    target = (book or paths.book_dir()) / "vendor"
+    if target.exists():
+        shutil.rmtree(target)
+    _copy(NODE_MODULES / "requirejs/require.js", target / "require.js")
+    _copy(NODE_MODULES / "@jupyter-widgets/html-manager/dist/embed-amd.js", target / "embed-amd.js")
+    _copy(_anywidget_module(), target / "anywidget/index.js")
+    (target / "anywidget-paths.js").write_text(ANYWIDGET_PATHS_JS)
+    for part in MATHJAX_PARTS:
+        _copy(NODE_MODULES / "mathjax/es5" / part, target / "mathjax" / part)
+    return target

@@ -1,0 +1,95 @@
+"""Run one chapter: its Jupytext source -> papermill with a profile -> ``book/<chapter>.ipynb``.
+
+The executed notebook is written only when every cell succeeded (atomically), so a failing
+chapter never leaves a half-run page behind; the failing cell and its error are printed.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import jupytext
+import nbformat
+import papermill
+
+from nesy import paths
+from nesy.params import load_profile, validate
+from nesy.data.atomic import atomic_write
+
+HIDDEN_TAGS = ("remove-cell",)
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter's cell raised; the message holds the cell's source and the error."""
+
+
+def chapters() -> list[str]:
+    """Names of the chapters (every ``chapters/<name>.py`` that has a params folder)."""
+    return sorted(p.stem for p in paths.CHAPTERS.glob("*.py") if (paths.PARAMS / p.stem).is_dir())
+
+
+def _failing_cell(notebook: nbformat.NotebookNode) -> str:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                trace = "\n".join(output.get("traceback", []))
+                return f"--- failing cell ---\n{cell.source}\n--- error ---\n{trace}"
+    return "(no cell error recorded)"
+
+
+def _hide_injected_parameters(notebook: nbformat.NotebookNode) -> None:
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags:
+            tags.extend(tag for tag in HIDDEN_TAGS if tag not in tags)
+
+
+def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, Any] | None = None) -> Path:
+    """Execute ``chapter`` with the ``profile`` parameters (plus ``overrides``).
+
+    Parameters are validated before any cell runs. Returns the executed notebook's path,
+    ``<book>/<chapter>.ipynb``.
+
+    Raises
+    ------
+    ParameterError
+        A parameter value is not allowed (before anything runs).
+    ChapterFailed
+        A cell raised; the message shows that cell and its traceback.
+    """
+    source = paths.CHAPTERS / f"{chapter}.py"
+    if not source.exists():
+        raise ValueError(f"chapter must be one of {chapters()}, got {chapter!r}")
+    parameters = load_profile(chapter, profile)
+    if overrides:
+        parameters = validate(chapter, {**parameters, **overrides}, source=f"profile {profile!r} with overrides")
+
+    book = paths.book_dir()
+    book.mkdir(parents=True, exist_ok=True)
+    os.environ["NESY_BOOK_DIR"] = str(book)  # the kernel inherits it: results land in this book
+    output = book / f"{chapter}.ipynb"
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=f"nesy-{chapter}-") as scratch:
+        unexecuted, executed = Path(scratch) / "in.ipynb", Path(scratch) / "out.ipynb"
+        jupytext.write(jupytext.read(source), unexecuted, fmt="ipynb")
+        try:
+            papermill.execute_notebook(
+                str(unexecuted),
+                str(executed),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(paths.CHAPTERS),
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as error:
+            detail = _failing_cell(nbformat.read(executed, as_version=4)) if executed.exists() else str(error)
+            raise ChapterFailed(f"chapter {chapter!r} (profile {profile!r}) failed\n{detail}") from None
+        notebook = nbformat.read(executed, as_version=4)
+    _hide_injected_parameters(notebook)
+    atomic_write(output, nbformat.writes(notebook).encode())
+    print(f"[{chapter}] profile {profile}: {time.perf_counter() - start:.1f} s -> {output}", file=sys.stderr)
+    return output

@@ -1,0 +1,60 @@
+"""Datasets as tensors, from verified local copies.
+
+Public API::
+
+    mnist(split="train") -> (images uint8 [N, 28, 28], labels int64 [N])
+    fetch(dataset, file) -> Path            # a verified raw file in the project cache
+    unpack_archive(dataset, archive) -> Path  # a registered tar archive, unpacked once
+    cached_tensors(dataset, name, build) -> dict[str, Tensor]  # decode once, cache
+    available() -> list[str]                # registered dataset names
+    files(dataset) -> list[str]             # registered file names of one dataset
+
+Every file is described in ``<repo>/data/registry.yaml`` (mirror path and sha256, the
+canonical URLs and their digests) and is looked for in three places, in order: the
+project cache (``<repo>/data/cache``, env ``NESY_DATA_CACHE``), the offline mirror
+(``<repo>/../shared/data``, env ``NESY_DATA_MIRROR``), and the canonical download. If
+none works, `DataUnavailableError` (a RuntimeError) names all three and why each failed.
+Writes are atomic, and verified before they are renamed into place.
+
+Adding a loader (CIFAR-10, Imagenette, FER2013, ImageNet val) takes a few lines in a new
+module ``loader_<name>.py``, exported here::
+
+    def cifar10(split="train"):
+        root = unpack_archive("cifar10", "cifar10-jpeg.tar.gz") / split   # train/<class>/NNNN.jpg
+        def build():
+            ...  # decode the JPEGs under root into {"images": uint8 [N, 32, 32, 3], "labels": int64 [N]}
+        t = cached_tensors("cifar10", f"cifar10-{split}-v1", build)
+        return t["images"], t["labels"]
+
+Files the mirror lacks but canonical hosts serve (e.g. ``cifar-10-python.tar.gz``,
+``imagenette2-320.tgz``) are registered too, so a loader can fall back to them by catching
+`DataUnavailableError` for the mirror file. Files behind a sign-in (``fer2013.csv``,
+``ILSVRC2012_img_val.tar``) have no URL: a user who has them puts them in the cache folder
+named in the error, where they are verified against the pinned md5 like any other copy.
+"""
+
+from .archives import unpack_archive
+from .derived import cached_tensors
+from .errors import ChecksumError, DataError, DataUnavailableError, FormatError, RegistryError, UnsafeArchiveError
+from .idx import read_idx
+from .loader_mnist import mnist
+from .registry import available, cache_dir, files, mirror_dir
+from .sources import fetch
+
+__all__ = [
+    "ChecksumError",
+    "DataError",
+    "DataUnavailableError",
+    "FormatError",
+    "RegistryError",
+    "UnsafeArchiveError",
+    "available",
+    "cache_dir",
+    "cached_tensors",
+    "fetch",
+    "files",
+    "mirror_dir",
+    "mnist",
+    "read_idx",
+    "unpack_archive",
+]

@@ -1,0 +1,1 @@
+"""Interactive explorers (anywidget/ipywidgets) for the book's chapters."""

@@ -14,14 +14,21 @@ NODE_MODULES = paths.REPO / "node_modules"
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
 
 # Loaded between require.js and embed-amd.js: maps the AMD module "anywidget" to the copy
-# served beside this script. Paths are derived from this script's own URL, so pages in any
-# folder (and books served under a sub-path) resolve them.
-ANYWIDGET_PATHS_JS = """\
+# served beside this script, and the widget manager's own module id to the folder holding
+# its icon fonts (it resolves them from its module URL). Paths are derived from this
+# script's own URL, so pages in any folder (and books served under a sub-path) resolve them.
+REQUIRE_PATHS_JS = """\
 (function () {
   var base = document.currentScript.src.replace(/[^/]*$/, "");
-  require.config({ paths: { anywidget: base + "anywidget/index" } });
+  require.config({
+    paths: {
+      anywidget: base + "anywidget/index",
+      "@jupyter-widgets/html-manager": base + "html-manager",
+    },
+  });
 })();
 """
+FONT_SUFFIXES = (".woff2", ".woff", ".ttf", ".eot", ".svg")
 
 
 def _anywidget_module() -> Path:
@@ -50,7 +57,10 @@ def vendor(book: Path | None = None) -> Path:
     _copy(NODE_MODULES / "requirejs/require.js", target / "require.js")
     _copy(NODE_MODULES / "@jupyter-widgets/html-manager/dist/embed-amd.js", target / "embed-amd.js")
     _copy(_anywidget_module(), target / "anywidget/index.js")
-    (target / "anywidget-paths.js").write_text(ANYWIDGET_PATHS_JS)
+    (target / "require-paths.js").write_text(REQUIRE_PATHS_JS)
+    for font in (NODE_MODULES / "@jupyter-widgets/html-manager/dist").iterdir():
+        if font.suffix in FONT_SUFFIXES:
+            _copy(font, target / "html-manager/dist" / font.name)
     for part in MATHJAX_PARTS:
         _copy(NODE_MODULES / "mathjax/es5" / part, target / "mathjax" / part)
     return target

@@ -21,6 +21,7 @@ from nesy.params import load_profile, validate
 from nesy.data.atomic import atomic_write
 
 HIDDEN_TAGS = ("remove-cell",)
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 class ChapterFailed(RuntimeError):
@@ -75,7 +76,9 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"nesy-{chapter}-") as scratch:
         unexecuted, executed = Path(scratch) / "in.ipynb", Path(scratch) / "out.ipynb"
-        jupytext.write(jupytext.read(source), unexecuted, fmt="ipynb")
+        notebook = jupytext.read(source)
+        notebook.metadata.setdefault("kernelspec", KERNELSPEC)  # a source without the jupytext header
+        jupytext.write(notebook, unexecuted, fmt="ipynb")
         try:
             papermill.execute_notebook(
                 str(unexecuted),

@@ -1,0 +1,63 @@
+"""Results files: comparisons with the paper, JSON that is reproducible, the scoreboard."""
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pytest
+
+from nesy import report
+from nesy.book import scoreboard
+
+
+@pytest.fixture()
+def book(tmp_path, monkeypatch):
+    monkeypatch.setenv("NESY_BOOK_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_compare_marks_rows_outside_tolerance(book):
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
+    ours = {row["key"]: row["paper"] for row in report.paper_values("ltn_crash")["tables"]["validation_accuracy"]["rows"]}
+    ours["Crash_accuracy"] -= 3.0
+    ours["sce_accuracy"] += 0.5  # within the 1.0 tolerance
+    frame = results.compare("validation_accuracy", ours, "smaller scale", variant="MSE")
+    crash = frame[frame.quantity.str.startswith("Crash")].iloc[0]
+    assert crash.difference == pytest.approx(-3.0) and crash.note == "smaller scale"
+    small_car = frame[frame.quantity.str.startswith("Small car detection")].iloc[0]
+    assert small_car.note == "within 1"
+    assert results.comparisons[0]["title"].endswith("(MSE)")
+
+
+def test_compare_requires_every_paper_row(book):
+    results = report.ChapterResults("ltn_crash", {})
+    with pytest.raises(KeyError, match="q2"):
+        results.compare("queries", {"q1": 0.0}, "reason")
+
+
+def test_save_writes_plain_json_with_nan_as_null(book):
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 7})
+    with results.stage("work"):
+        results.number("nan_number", float("nan"))
+    results.table("rows", [{"a": 1, "b": float("inf")}])
+    figure = plt.figure()
+    results.figure(figure, "empty", "an empty figure")
+    path = results.save()
+    data = json.loads(path.read_text())
+    assert data["seed"] == 7 and data["profile"] == "smoke"
+    assert data["numbers"]["nan_number"] is None and data["tables"]["rows"] == [{"a": 1, "b": None}]
+    assert set(data["wall_time_s"]) == {"work", "total"}
+    assert "torch" in data["versions"] and (book / "figures/ltn_crash/empty.png").exists()
+    assert not list(path.parent.glob(".*.part"))  # no temporary files left behind
+
+
+def test_scoreboard_lists_every_comparison(book):
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
+    results.compare("queries", {"q1": 0.02, "q2": 0.5, "q3_crossing": 0.55, "q4_crossing": None}, "scale")
+    results.save()
+    page = scoreboard.write(book).read_text()
+    assert "Convolutional Logic Tensor Networks" in page
+    assert "| Q2: forall Im, sco or bco or to => Crash | 0.26 | 0.50 | 0.24 | scale |" in page
+    assert "| Q1: forall Im, not oe => Crash | 0.01 | 0.02 | 0.01 | within 0.05 |" in page
+    assert "| – | – |" in page  # the missing Q4 crossing is shown as a dash, not a number

@@ -16,7 +16,7 @@ NODE_STAMP := node_modules/.nesy-npm
 
 $(ENV_STAMP): pyproject.toml setup.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77" wheel
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[book,dev]"
 	@touch $@

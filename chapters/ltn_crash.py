@@ -148,7 +148,7 @@ for objective, epochs in (("mse", mse_max_epochs), ("ltn", ltn_max_epochs)):
         )
     outputs[objective] = conv_ltn.predict(models[objective], validation_world)
     results.number(f"epochs_{objective}", histories[objective].epochs)
-print(models["mse"])
+report.show(results.table("model_parts", conv_ltn.summary(models["mse"])), 0)
 
 # %% tags=["hide-input"]
 curve_rows = [
@@ -240,18 +240,34 @@ GUARD = {
     "q3": "(sco(Im) and scd(Im) < t) or (bco(Im) and bcd(Im) < t) or (to(Im) and td(Im) < t)",
     "q4": "to(Im) and td(Im) < t",
 }
+# The article's formulas verbatim; its "∀ t∊ [0,1]" becomes the parameter t of a curve.
+ARTICLE_TEXT = {
+    "q1": "∀ Im ¬(oe(e(Im))) ⇒ Crash()",
+    "q2": "∀ Im sco(e(Im)) ∨ bco(e(Im)) ∨ to(e(Im)) ⇒ Crash()",
+    "q3": "∀ t∊ [0,1] ∀ Im (sco(e(Im)) ∧ (scd(e(Im)) < t)) ∨ (bco(e(Im)) ∧ (bcd(e(Im)) < t)) ∨ (to(e(Im)) ∧ (td(e(Im)) < t)) ⇒ Crash()",
+    "q4": "∀ t∊ [0,1] ∀ Im to(e(Im)) ∧ (td(e(Im)) < t) ⇒ Crash()",
+}
 ARTICLE_PROCEDURE = fol.Semantics(forall_op="mean")  # guarded forall, arithmetic mean
 symbols = dict(predicates=PREDICATES, functions=FUNCTIONS)
 
 
 def guarded(key):
+    """The article's procedure: Crash aggregated over the images where the antecedent holds."""
     return f"forall Im where {GUARD[key]}: Crash(Im)"
 
 
-def literal(key, connective="->"):
-    return f"forall Im: ({GUARD[key]}) {connective} Crash(Im)"
+def literal(key, connective="⇒"):
+    """The article's formula as written (optionally with ⇒ replaced, e.g. by ∧)."""
+    text = ARTICLE_TEXT[key].replace("∀ t∊ [0,1] ", "")
+    return text.replace("⇒", connective)
 
 
+report.show(pd.DataFrame(
+    [{"question": key.upper(), "as the article writes it": ARTICLE_TEXT[key], "the article's procedure, as a guarded query": guarded(key)}
+     for key in ARTICLE_TEXT]
+), 0)
+
+# %%
 def world_truth(world):
     """The labels as query inputs: what a perfect model would output."""
     truth = {name: torch.nan_to_num(world.labels[name], nan=1.0) for name in crash_world.PREDICATES + crash_world.FUNCTIONS}
@@ -287,9 +303,10 @@ frame = pd.DataFrame(curve_data)
 grid = sns.relplot(data=frame, x="t", y="truth", hue="source", col="query", kind="line", height=3.4, aspect=1.25)
 for axis, key, article_t in zip(grid.axes.flat, ("q3", "q4"), (0.6, 0.5)):
     axis.axhline(0.5, color="grey", lw=0.8, ls=":")
-    axis.axvline(article_t, color="black", lw=1, ls="--", label=f"article: crosses 0.5 near t={article_t}")
+    axis.axvline(article_t, color="black", lw=1, ls="--")
+    axis.annotate(f"article: crosses 0.5\nnear t = {article_t}", (article_t, 0.92), xytext=(6, 0),
+                  textcoords="offset points", fontsize=8)
     axis.set(xlabel="distance threshold t", ylabel="truth of the query")
-    axis.legend(loc="upper right", fontsize=8)
 results.figure(grid.figure, "q3_q4", "Q3 and Q4 as curves over the distance threshold t")
 plt.show()
 
@@ -313,14 +330,14 @@ READINGS = [
     ("guarded ∀, mean (the article's procedure)", guarded, fol.Semantics(forall_op="mean")),
     ("guarded ∀, pMeanError p=2 (LTN's default ∀)", guarded, fol.Semantics()),
     ("guarded ∀, min", guarded, fol.Semantics(forall_op="min")),
-    ("→ Reichenbach, ∀ pMeanError p=2 (LTN default)", literal, fol.Semantics()),
+    ("as written: ⇒ Reichenbach, ∀ pMeanError p=2 (LTN's defaults)", literal, fol.Semantics()),
     ("→ Reichenbach, ∀ mean", literal, fol.Semantics(forall_op="mean")),
     ("→ Kleene-Dienes, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="kleene_dienes")),
     ("→ Gödel, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="goedel")),
     ("→ Goguen, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="goguen")),
     ("→ Łukasiewicz, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="lukasiewicz")),
-    ("∧ product, ∀ mean (the prose: 't-norm, then average')", lambda k: literal(k, "and"), fol.Semantics(forall_op="mean")),
-    ("∧ min, ∀ mean", lambda k: literal(k, "and"), fol.Semantics(and_op="min", forall_op="mean")),
+    ("⇒ read as ∧ product, ∀ mean (the prose: 't-norm, then average')", lambda k: literal(k, "∧"), fol.Semantics(forall_op="mean")),
+    ("⇒ read as ∧ min, ∀ mean", lambda k: literal(k, "∧"), fol.Semantics(and_op="min", forall_op="mean")),
 ]
 at_t = {"q1": 0.0, "q2": 0.0, "q3": 0.6, "q4": 0.5}
 with results.stage("operator comparison"):
@@ -352,7 +369,8 @@ with results.stage("widget"):
         {"label": "Q2 (article's reading): a vehicle is obstructed", "query": guarded("q2")},
         {"label": "Q3 (article's reading): obstructed and closer than t", "query": guarded("q3")},
         {"label": "Q4 (article's reading): truck obstructed and closer than t", "query": guarded("q4")},
-        {"label": "Q1 as written: ∀ Im ¬oe(e(Im)) ⇒ Crash()", "query": "∀ Im ¬oe(e(Im)) ⇒ Crash()"},
+        {"label": "Q1 as the article writes it", "query": literal("q1")},
+        {"label": "Q2 as the article writes it", "query": literal("q2")},
         {"label": "Rule of the road: no obstruction → no crash", "query": "forall Im: not oe(Im) -> not Crash(Im)"},
         {"label": "Obstructed small car → small car and obstruction exist", "query": "forall Im: sco(Im) -> sce(Im) and oe(Im)"},
         {"label": "Some truck is obstructed and closer than t", "query": "exists Im: to(Im) and td(Im) < t"},

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-import nesy
+from nesy import paths
 
 from .errors import RegistryError
 
@@ -26,7 +26,7 @@ _DIGEST_KEYS = ("sha256", "md5")
 
 def repo_root() -> Path:
     """The project folder: the parent of the ``lib/`` folder that holds the `nesy` package."""
-    return Path(nesy.__file__).resolve().parent.parent.parent
+    return paths.REPO
 
 
 def registry_path() -> Path:

@@ -103,6 +103,18 @@ class ConvLTN(nn.Module):
         return self.outputs_from_features(self.encoder(images))
 
 
+def summary(model: ConvLTN) -> list[dict]:
+    """One row per part of the model (encoder, each head, the crash head) with its parameter count."""
+    def count(module: nn.Module) -> int:
+        return sum(p.numel() for p in module.parameters())
+
+    rows = [{"part": "encoder e(Im) -> f", "symbol": "e", "parameters": count(model.encoder)}]
+    rows += [{"part": f"head on f ({'predicate' if name in PREDICATES else 'function'})", "symbol": name,
+              "parameters": count(model.heads[name])} for name in OUTPUTS]
+    rows.append({"part": "Crash over the ten outputs", "symbol": "Crash", "parameters": count(model.crash.crash_head)})
+    return rows
+
+
 def _as_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255.0)
 

@@ -14,7 +14,9 @@ NODE_STAMP := node_modules/.nesy-npm
 
 .PHONY: env book test chapter bench clean
 
-$(ENV_STAMP): pyproject.toml setup.py
+CSRC := $(shell find csrc -name '*.cpp' -o -name '*.h' 2>/dev/null)
+
+$(ENV_STAMP): pyproject.toml setup.py $(CSRC)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77" wheel
 	$(PY) -m pip install --quiet $(TORCH)

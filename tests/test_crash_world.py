@@ -91,3 +91,9 @@ def test_bad_parameters_name_themselves(kwargs, parameter):
 def test_bad_split_fraction():
     with pytest.raises(ValueError, match="validation_fraction"):
         cw.split(cw.generate(10), 1.0)
+
+
+def test_data_layer_serves_the_same_world():
+    from nesy import data
+
+    assert torch.equal(data.crash_world(50, seed=9).images, cw.generate(50, seed=9).images)

@@ -3,6 +3,7 @@
 Public API::
 
     mnist(split="train") -> (images uint8 [N, 28, 28], labels int64 [N])
+    crash_world(n_images, seed, ...) -> CrashWorld   # generated (nesy.logic.crash_world)
     fetch(dataset, file) -> Path            # a verified raw file in the project cache
     unpack_archive(dataset, archive) -> Path  # a registered tar archive, unpacked once
     cached_tensors(dataset, name, build) -> dict[str, Tensor]  # decode once, cache
@@ -41,6 +42,16 @@ from .loader_mnist import mnist
 from .registry import available, cache_dir, files, mirror_dir
 from .sources import fetch
 
+
+def crash_world(n_images: int, seed: int = 0, **options):
+    """The Conv-LTN article's generated road images; see :func:`nesy.logic.crash_world.generate`.
+
+    Generated, not stored: the same seed always gives the same images and labels.
+    """
+    from nesy.logic.crash_world import generate
+
+    return generate(n_images, seed, **options)
+
 __all__ = [
     "ChecksumError",
     "DataError",
@@ -51,6 +62,7 @@ __all__ = [
     "available",
     "cache_dir",
     "cached_tensors",
+    "crash_world",
     "fetch",
     "files",
     "mirror_dir",

@@ -1,0 +1,8 @@
+// The compiled module nesy._C. Importing it registers the project's operators, which live
+// in csrc/<topic>/ (registration files use TORCH_LIBRARY_FRAGMENT(nesy, m), kernels in
+// csrc/<topic>/cpu/), under torch.ops.nesy.*. The Python wrappers in lib/nesy call those.
+#include <torch/extension.h>
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
+  module.doc() = "nesy compiled operators (registered under torch.ops.nesy)";
+}

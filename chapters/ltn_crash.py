@@ -134,6 +134,9 @@ plt.show()
 #   rules of the road as background knowledge ($\neg oe \Rightarrow \neg \mathit{Crash}$,
 #   $sco \Rightarrow sce \wedge oe$, ...); the loss is $1 - \mathrm{SatAgg}$ with product
 #   t-norm, Reichenbach implication and `AggregPMeanError(p=2)`.
+#
+# The article draws its architecture as a diagram without layer sizes; the table below lists
+# the parts of the model used here and their parameter counts instead.
 
 # %%
 histories, models, outputs = {}, {}, {}
@@ -188,7 +191,7 @@ why = (
     "our own world generator (the article's image format and probabilities are unpublished) and,"
     " at the default profile, a fixed small number of epochs"
 )
-accuracy = results.compare("validation_accuracy", metrics["mse"], why, variant="MSE objective (the article's)")
+accuracy = results.compare("validation_accuracy", metrics["mse"], why, variant="MSE objective, the article's")
 accuracy.insert(3, "ours, LTN objective", [metrics["ltn"][row["key"]] for row in report.paper_values("ltn_crash")["tables"]["validation_accuracy"]["rows"]])
 results.compare("validation_accuracy", metrics["ltn"], why, variant="LTN satisfiability objective")
 glue("crash_accuracy_mse", metrics["mse"]["Crash_accuracy"], display=False)

@@ -21,6 +21,9 @@ $(ENV_STAMP): pyproject.toml setup.py $(CSRC)
 	$(PY) -m pip install --quiet --upgrade pip "setuptools>=77" wheel
 	$(PY) -m pip install --quiet $(TORCH)
 	$(PY) -m pip install --quiet --no-build-isolation -e ".[book,dev]"
+	# Reference implementation for the rule tests and bench/rules.py only. --no-deps: its
+	# metadata pins numpy<2, but its compiled module does not use numpy.
+	$(PY) -m pip install --quiet --no-deps dimlpfidex==1.0.1
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json

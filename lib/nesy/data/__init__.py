@@ -4,6 +4,7 @@ Public API::
 
     mnist(split="train") -> (images uint8 [N, 28, 28], labels int64 [N])
     crash_world(n_images, seed, ...) -> CrashWorld   # generated (nesy.logic.crash_world)
+    imagenet_val_boxes(size=227) -> images, labels, files, boxes, ...  # 1,300 ILSVRC2012 val images
     fetch(dataset, file) -> Path            # a verified raw file in the project cache
     unpack_archive(dataset, archive) -> Path  # a registered tar archive, unpacked once
     cached_tensors(dataset, name, build) -> dict[str, Tensor]  # decode once, cache
@@ -38,6 +39,7 @@ from .archives import unpack_archive
 from .derived import cached_tensors
 from .errors import ChecksumError, DataError, DataUnavailableError, FormatError, RegistryError, UnsafeArchiveError
 from .idx import read_idx
+from .loader_imagenet_val import imagenet_val_boxes
 from .loader_mnist import mnist
 from .registry import available, cache_dir, files, mirror_dir
 from .sources import fetch
@@ -65,6 +67,7 @@ __all__ = [
     "crash_world",
     "fetch",
     "files",
+    "imagenet_val_boxes",
     "mirror_dir",
     "mnist",
     "read_idx",

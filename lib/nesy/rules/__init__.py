@@ -1,0 +1,20 @@
+"""Rule extraction: QIL hyperplanes, Fidex local rules, FidexGlo global rulesets.
+
+- :class:`QIL`: the quantised layer whose steps are the candidate thresholds;
+- :class:`Fidex`: local rules (compiled kernel ``torch.ops.nesy.fidex`` or its Python twin);
+- :class:`FidexGlo`: global rulesets with dimlpfidex's covering heuristics 1-3;
+- :mod:`~nesy.rules.stats`: the paper's ruleset statistics;
+- :mod:`~nesy.rules.rule_json`: rules in dimlpfidex's JSON format;
+- :mod:`~nesy.rules.reference`: running dimlpfidex 1.0.1 itself on the same inputs.
+"""
+from . import reference, rule_json, stats
+from .fidex import Fidex, FidexBatch
+from .fidexglo import HEURISTICS, FidexGlo
+from .qil import QIL
+from .ruleset import Antecedent, Rule, Ruleset, activation_matrix
+from .stats import RulesetStats, evaluate, summary
+
+__all__ = [
+    "QIL", "Fidex", "FidexBatch", "FidexGlo", "HEURISTICS", "Antecedent", "Rule", "Ruleset",
+    "RulesetStats", "activation_matrix", "evaluate", "summary", "reference", "rule_json", "stats",
+]

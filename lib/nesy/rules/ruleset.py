@@ -1,0 +1,135 @@
+"""Propositional rules (conjunctions of axis-parallel thresholds) and rulesets."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Antecedent", "Rule", "Ruleset", "activation_matrix", "as_numpy"]
+
+#: How a rule was found (``Rule.path``): the relaxation step of dimlpfidex's launchFidex.
+PATHS = {0: "direct", 1: "reduced covering", 2: "lowered fidelity", 3: "retried", -1: "no rule"}
+
+
+def as_numpy(x, name: str, ndim: int, dtype=None) -> np.ndarray:
+    """``x`` (Tensor or array-like) as a numpy array with ``ndim`` dimensions, else ValueError."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x, dtype=dtype)
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {a.shape}")
+    return a
+
+
+@dataclass(frozen=True)
+class Antecedent:
+    """``x[attribute] >= value`` when ``ge`` is True, else ``x[attribute] < value``."""
+
+    attribute: int
+    ge: bool
+    value: float
+
+    def holds(self, x: np.ndarray) -> np.ndarray:
+        """Bool[N] for samples ``x`` [N, D]."""
+        col = x[:, self.attribute]
+        return col >= self.value if self.ge else col < self.value
+
+    def __str__(self) -> str:
+        return f"X{self.attribute}{'>=' if self.ge else '<'}{self.value:.6g}"
+
+
+@dataclass
+class Rule:
+    """A conjunction of antecedents predicting ``output_class``.
+
+    Attributes
+    ----------
+    antecedents : list[Antecedent]
+        In the order Fidex added them (an attribute may appear more than once).
+    output_class : int
+        The class the rule predicts (the model's class for the explained sample).
+    covered : ndarray[int64]
+        Indices of the training samples the rule covers (ascending).
+    fidelity : float
+        Fraction of covered training samples that the model puts in ``output_class``.
+    accuracy : float or None
+        Fraction of covered training samples the model classifies correctly (dimlpfidex
+        1.0.1's definition), None without true labels.
+    confidence : float
+        Mean model score of ``output_class`` over the covered samples.
+    path : int
+        How Fidex found it (see ``PATHS``); -1 for a rule that missed its targets.
+    """
+
+    antecedents: list[Antecedent]
+    output_class: int
+    covered: np.ndarray = field(repr=False)
+    fidelity: float
+    accuracy: float | None = None
+    confidence: float = float("nan")
+    path: int = 0
+
+    @property
+    def covering_size(self) -> int:
+        return int(len(self.covered))
+
+    def holds(self, x) -> np.ndarray:
+        """Bool[N]: which samples of ``x`` [N, D] activate the rule."""
+        xa = as_numpy(x, "x", 2)
+        out = np.ones(len(xa), dtype=bool)
+        for a in self.antecedents:
+            out &= a.holds(xa)
+        return out
+
+    def key(self) -> tuple:
+        """Identity for de-duplication: antecedents and class."""
+        return (tuple((a.attribute, a.ge, a.value) for a in self.antecedents), self.output_class)
+
+    def __str__(self) -> str:
+        return " ".join(str(a) for a in self.antecedents) + f" -> class {self.output_class}"
+
+
+def activation_matrix(rules: list[Rule], x) -> np.ndarray:
+    """Bool[R, N]: ``out[r, i]`` is True when rule ``r`` fires on sample ``i`` of ``x`` [N, D]."""
+    xa = as_numpy(x, "x", 2)
+    out = np.ones((len(rules), len(xa)), dtype=bool)
+    for r, rule in enumerate(rules):
+        for a in rule.antecedents:
+            out[r] &= a.holds(xa)
+    return out
+
+
+@dataclass
+class Ruleset:
+    """A global ruleset (FidexGlo's output).
+
+    Attributes
+    ----------
+    rules : list[Rule]
+    n_train : int
+        Number of training samples it was extracted from.
+    samples_without_rule : ndarray[int64]
+        Training samples for which Fidex found no rule (dropped, as in dimlpfidex).
+    n_fidex_runs : int
+        Local rules computed (N for heuristics 1-2, fewer for 3).
+    path_counts : dict[str, int]
+        How many of those local rules each relaxation step produced.
+    seconds : dict[str, float]
+        Wall time per stage.
+    """
+
+    rules: list[Rule]
+    n_train: int
+    samples_without_rule: np.ndarray
+    n_fidex_runs: int
+    path_counts: dict[str, int]
+    seconds: dict[str, float]
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __getitem__(self, i):
+        return self.rules[i]

@@ -1,0 +1,259 @@
+"""Scoring saliency maps and boxes: LSC (Dabkowski & Gal 2017, SMUG's Eq. 5), Win%, sparsity,
+the box baselines (CENTERBOX, MAXBOX, OPTBOX, GROUNDTRUTH) and the pixel-IG / Grad-CAM maps.
+
+Public API::
+
+    lsc_score(area, confidence) -> log(max(0.05, a)) - log(c)
+    tight_box(mask) -> Box | None;  crop_resize(x, box) -> Tensor
+    score_boxes(model, x, boxes, label) -> list[LSCResult]        # batched forward passes
+    lsc(model, x, saliency, label=None, n_thresholds=100) -> LSCResult   # threshold sweep
+    optbox(model, x, label=None, cells=10, min_cells=2) -> LSCResult     # grid brute force
+    centerbox(model, x, label=None), maxbox(model, x, label=None), ground_truth(model, x, boxes, label=None)
+    boxes_mask(boxes, size) -> bool map;  box_sparsity(box, size)
+    win_rates(scores) -> {method: (percent, ci)};  lsc_summary(scores) -> (median, p75, p25)
+    proportion_ci(p, n), mean_ci(values)
+    pixel_ig(model, x, target, n_steps=200) -> (N, H, W);  grad_cam(model, x, target) -> (N, H, W)
+
+Conventions: ``model`` maps pixels ``(N, 3, H, W)`` in [0, 1] to logits (a
+:class:`nesy.models.SplitModel`); ``x`` is one image ``(3, H, W)``; a :class:`Box` is
+``(y0, x0, y1, x1)`` in pixels with exclusive ends; ``label`` is the class whose softmax
+confidence c is read on the crop, by default the model's prediction on the whole image
+(the images are the correctly classified ones, so this is also the true label).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MIN_AREA = 0.05
+
+
+class Box(NamedTuple):
+    """Pixel box ``[y0, y1) x [x0, x1)``."""
+
+    y0: int
+    x0: int
+    y1: int
+    x1: int
+
+    def area(self, size: tuple[int, int]) -> float:
+        """Fraction of an image of ``(H, W)`` pixels."""
+        return (self.y1 - self.y0) * (self.x1 - self.x0) / (size[0] * size[1])
+
+
+@dataclass(frozen=True)
+class LSCResult:
+    """score: the LSC (lower is better; NaN when the map is all zero, so no box exists).
+    box, area (fraction a), confidence (c on the resized crop), threshold (map threshold
+    that gave the best box; None for box baselines), n_boxes (distinct boxes scored)."""
+
+    score: float
+    box: Box | None
+    area: float
+    confidence: float
+    threshold: float | None = None
+    n_boxes: int = 0
+
+
+def lsc_score(area: float, confidence: float) -> float:
+    """``log(max(0.05, a)) - log(c)`` (Eq. 5)."""
+    return math.log(max(MIN_AREA, area)) - math.log(max(confidence, 1e-30))
+
+
+def tight_box(mask) -> Box | None:
+    """The smallest box holding every True pixel of a bool ``(H, W)`` map (None if none)."""
+    mask = torch.as_tensor(mask, dtype=torch.bool)
+    rows, cols = torch.nonzero(mask.any(1)).reshape(-1), torch.nonzero(mask.any(0)).reshape(-1)
+    if rows.numel() == 0:
+        return None
+    return Box(int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1)
+
+
+def crop_resize(x: torch.Tensor, box: Box) -> torch.Tensor:
+    """The box of image ``(3, H, W)`` resized back to ``(3, H, W)`` (bilinear)."""
+    crop = x[:, box.y0 : box.y1, box.x0 : box.x1][None]
+    return F.interpolate(crop, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)[0]
+
+
+@torch.no_grad()
+def _predicted(model, x: torch.Tensor) -> int:
+    return int(model(x[None]).argmax(1))
+
+
+@torch.no_grad()
+def score_boxes(model, x: torch.Tensor, boxes, label: int | None = None, *, batch_size: int = 32) -> list[LSCResult]:
+    """LSC of each box for one image: crop, resize, softmax confidence of `label`; the
+    crops go through the model in batches of `batch_size`."""
+    label = _predicted(model, x) if label is None else int(label)
+    size = tuple(x.shape[-2:])
+    boxes = list(boxes)
+    conf: list[float] = []
+    for start in range(0, len(boxes), batch_size):
+        crops = torch.stack([crop_resize(x, b) for b in boxes[start : start + batch_size]])
+        crops = crops.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU
+        conf += F.softmax(model(crops), dim=1)[:, label].tolist()
+    return [LSCResult(lsc_score(b.area(size), c), b, b.area(size), c) for b, c in zip(boxes, conf)]
+
+
+def _best(results: list[LSCResult], thresholds=None, n_boxes: int | None = None) -> LSCResult:
+    i = int(np.argmin([r.score for r in results]))
+    r = results[i]
+    return LSCResult(r.score, r.box, r.area, r.confidence, None if thresholds is None else thresholds[i], n_boxes or len(results))
+
+
+def thresholds_of(saliency: torch.Tensor, n_thresholds: int = 100) -> list[float]:
+    """0 and the map's distinct values, evenly subsampled to about `n_thresholds`."""
+    values = torch.unique(saliency.reshape(-1).double()).numpy()
+    if values.size > n_thresholds:
+        values = values[np.unique(np.linspace(0, values.size - 1, n_thresholds).round().astype(int))]
+    return sorted({0.0, *values.tolist()})
+
+
+def lsc(model, x: torch.Tensor, saliency: torch.Tensor, label: int | None = None, *, n_thresholds: int = 100, batch_size: int = 32) -> LSCResult:
+    """Best LSC over a threshold sweep of a saliency map ``(H, W)``: for each threshold
+    (:func:`thresholds_of`), the tight box of ``map > threshold`` is cropped, resized and
+    scored; the minimum is kept. Distinct boxes are scored once, in batches. An all-zero
+    map gives ``score = NaN`` and ``box = None``."""
+    saliency = torch.as_tensor(saliency)
+    if tuple(saliency.shape) != tuple(x.shape[-2:]):
+        raise ValueError(f"saliency is {list(saliency.shape)}, the image is {list(x.shape)}")
+    by_box: dict[Box, float] = {}
+    for t in thresholds_of(saliency, n_thresholds):
+        box = tight_box(saliency > t)
+        if box is not None and box not in by_box:
+            by_box[box] = t
+    if not by_box:
+        return LSCResult(float("nan"), None, float("nan"), float("nan"), None, 0)
+    results = score_boxes(model, x, by_box.keys(), label, batch_size=batch_size)
+    return _best(results, list(by_box.values()))
+
+
+def grid_boxes(size: tuple[int, int], cells: int = 10, min_cells: int = 2) -> list[Box]:
+    """Every box whose corners lie on a ``cells x cells`` grid over the image and whose
+    height and width span at least `min_cells` cells (2,025 boxes for 10 and 2)."""
+    ys = [round(i * size[0] / cells) for i in range(cells + 1)]
+    xs = [round(i * size[1] / cells) for i in range(cells + 1)]
+    spans = [(a, b) for a in range(cells + 1) for b in range(a + min_cells, cells + 1)]
+    return [Box(ys[a], xs[c], ys[b], xs[d]) for a, b in spans for c, d in spans]
+
+
+def optbox(model, x: torch.Tensor, label: int | None = None, *, cells: int = 10, min_cells: int = 2, batch_size: int = 32) -> LSCResult:
+    """OPTBOX: the grid box with the best LSC, by brute force (about 2,000 forward passes)."""
+    return _best(score_boxes(model, x, grid_boxes(tuple(x.shape[-2:]), cells, min_cells), label, batch_size=batch_size))
+
+
+def centerbox(model, x: torch.Tensor, label: int | None = None) -> LSCResult:
+    """CENTERBOX: the centred box covering half the image (sides scaled by 1/sqrt(2))."""
+    h, w = x.shape[-2:]
+    bh, bw = round(h / math.sqrt(2)), round(w / math.sqrt(2))
+    y0, x0 = (h - bh) // 2, (w - bw) // 2
+    return score_boxes(model, x, [Box(y0, x0, y0 + bh, x0 + bw)], label)[0]
+
+
+def maxbox(model, x: torch.Tensor, label: int | None = None) -> LSCResult:
+    """MAXBOX: the whole image."""
+    h, w = x.shape[-2:]
+    return score_boxes(model, x, [Box(0, 0, h, w)], label)[0]
+
+
+def boxes_mask(boxes, size: tuple[int, int]) -> torch.Tensor:
+    """bool ``(H, W)``: the union of float boxes ``(n, 4)`` given as ``(x0, y0, x1, y1)``
+    pixel coordinates (the loader's ground truth): every pixel a box overlaps, rows
+    ``floor(y0) .. ceil(y1) - 1`` and likewise columns."""
+    mask = torch.zeros(size, dtype=torch.bool)
+    for x0, y0, x1, y1 in torch.as_tensor(boxes, dtype=torch.float64).reshape(-1, 4).tolist():
+        r0, c0 = max(0, math.floor(y0)), max(0, math.floor(x0))
+        r1, c1 = min(size[0], max(math.ceil(y1), r0 + 1)), min(size[1], max(math.ceil(x1), c0 + 1))
+        mask[r0:r1, c0:c1] = True
+    return mask
+
+
+def ground_truth(model, x: torch.Tensor, boxes, label: int | None = None) -> LSCResult:
+    """GROUNDTRUTH: the tight box around the annotated boxes (their union), scored."""
+    box = tight_box(boxes_mask(boxes, tuple(x.shape[-2:])))
+    if box is None:
+        return LSCResult(float("nan"), None, float("nan"), float("nan"))
+    return score_boxes(model, x, [box], label)[0]
+
+
+def box_sparsity(box: Box | None, size: tuple[int, int]) -> float:
+    """Sparsity of a box method: the box's area fraction (NaN without a box)."""
+    return float("nan") if box is None else box.area(size)
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def proportion_ci(p: float, n: int, z: float = 1.96) -> float:
+    """Half-width of the normal-approximation binomial interval (the paper's "±")."""
+    return z * math.sqrt(p * (1 - p) / n) if n else float("nan")
+
+
+def mean_ci(values, z: float = 1.96) -> tuple[float, float]:
+    """Mean and the half-width of its normal confidence interval (NaNs dropped)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    return float(v.mean()), float(z * v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+
+
+def win_rates(scores: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    """Win%: per method, the percentage of images where its LSC is lower than or equal to
+    every other method's (ties count for all tied methods, so rates can sum past 100),
+    with the 95% normal-approximation half-width, both in percent. A NaN score (no box)
+    never wins. scores: method -> per-image LSC, all the same length."""
+    names = list(scores)
+    table = np.array([np.asarray(scores[m], dtype=np.float64) for m in names])
+    if table.ndim != 2:
+        raise ValueError("every method needs one score per image")
+    table = np.where(np.isnan(table), np.inf, table)
+    best = table.min(axis=0)
+    wins = (table <= best) & np.isfinite(table)
+    n = table.shape[1]
+    return {m: (100 * float(w.mean()), 100 * proportion_ci(float(w.mean()), n)) for m, w in zip(names, wins)}
+
+
+def lsc_summary(scores) -> tuple[float, float, float]:
+    """Median, 75th and 25th percentile of the LSC scores (NaNs dropped), as Table 1."""
+    v = np.asarray(scores, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    return float(np.median(v)), float(np.percentile(v, 75)), float(np.percentile(v, 25))
+
+
+# --------------------------------------------------------------------------- baseline maps
+
+
+def pixel_ig(model, x: torch.Tensor, target, *, n_steps: int = 200, internal_batch_size: int = 8, reduce: str = "abs_sum") -> torch.Tensor:
+    """IG on the pixels from the black image (captum ``IntegratedGradients`` on the softmax,
+    ``riemann_trapezoid``), per pixel the channels' ``"abs_sum"`` (default) or signed
+    ``"sum"``. x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)``."""
+    from captum.attr import IntegratedGradients
+
+    if reduce not in ("abs_sum", "sum"):
+        raise ValueError(f"reduce must be 'abs_sum' or 'sum'; got {reduce!r}")
+    target = torch.as_tensor(target, dtype=torch.int64).reshape(-1)
+    ig = IntegratedGradients(lambda images: F.softmax(model(images), dim=1))
+    attr = ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps,
+                        method="riemann_trapezoid", internal_batch_size=internal_batch_size)
+    return (attr.abs() if reduce == "abs_sum" else attr).sum(1).detach()
+
+
+def grad_cam(model, x: torch.Tensor, target, layer=None) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017; captum ``LayerGradCam`` on the logits) at
+    ``model.gradcam_layer`` (or `layer`), ReLU'd and upsampled bilinearly to the image.
+    x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)``."""
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    target = torch.as_tensor(target, dtype=torch.int64).reshape(-1)
+    cam = LayerGradCam(model, layer if layer is not None else model.gradcam_layer)
+    attr = cam.attribute(x, target=target, relu_attributions=True)
+    return LayerAttribution.interpolate(attr, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()

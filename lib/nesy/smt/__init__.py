@@ -1,0 +1,51 @@
+"""SMUG: symbolic minimal masks on gradient-chosen first-layer neurons (Eqs. 1-4).
+
+Public API::
+
+    linearise(first, image_size) -> AffineConv          # first layer as an affine map of pixels
+    first_layer_ig(model, x, target, n_steps=200) -> (activations, attributions)   # captum
+    top_k_neurons(attributions, k) -> LongTensor         # positive attributions, best first
+    mask_problem(lin, x, neurons, gamma, block=4) -> MaskProblem   # Eq. 3
+    solve(problem, backend="highs"|"z3") -> MaskSolution; solve_z3, solve_highs, brute_force
+    smug_saliency, smug_base_saliency, receptive_field_map, pixel_mask, rescale, sparsity
+    explain(model, x, label, k, gamma) / explain_from_attributions(lin, x, attr, k, gamma)
+        -> SmugExplanation
+
+Typical use::
+
+    from nesy import models, smt
+    model = models.efficientnet_lite0()
+    lin = smt.linearise(model.first, 224)
+    _, attr = smt.first_layer_ig(model, x[None], [label])          # x: (3, 224, 224) in [0, 1]
+    result = smt.explain_from_attributions(lin, x, attr[0], k=3000, gamma=0.5)
+    result.solution.n_blocks, result.smug, result.sparsity_smug
+"""
+
+from .attribution import first_layer_ig, top_k_neurons
+from .linear import AffineConv, linearise
+from .masks import MaskProblem, MaskSolution, brute_force, mask_problem, solve, solve_highs, solve_z3
+from .pipeline import SmugExplanation, explain, explain_from_attributions
+from .saliency import pixel_mask, receptive_field_map, rescale, smug_base_saliency, smug_saliency, sparsity
+
+__all__ = [
+    "AffineConv",
+    "MaskProblem",
+    "MaskSolution",
+    "SmugExplanation",
+    "brute_force",
+    "explain",
+    "explain_from_attributions",
+    "first_layer_ig",
+    "linearise",
+    "mask_problem",
+    "pixel_mask",
+    "receptive_field_map",
+    "rescale",
+    "smug_base_saliency",
+    "smug_saliency",
+    "solve",
+    "solve_highs",
+    "solve_z3",
+    "sparsity",
+    "top_k_neurons",
+]

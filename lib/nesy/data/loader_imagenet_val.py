@@ -64,7 +64,8 @@ def _key(name: str) -> str:
 
 
 def _decode(root: Path, progress: bool | None) -> dict[str, torch.Tensor]:
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    import numpy as np
+    from PIL import Image
 
     from .sources import bar
 
@@ -85,10 +86,11 @@ def _decode(root: Path, progress: bool | None) -> dict[str, torch.Tensor]:
     flat, owner = [], []
     with bar(N_IMAGES, "decode imagenet-val", progress, unit="img") as b:
         for i, name in enumerate(files):
-            image = decode_image(read_file(str(folder / "data" / name)), mode=ImageReadMode.RGB)
-            if tuple(image.shape) != (3, NATIVE_SIZE, NATIVE_SIZE):
-                raise FormatError(f"imagenet-val: {name} is {list(image.shape)}, expected [3, 227, 227]")
-            images[i] = image.permute(1, 2, 0)
+            with Image.open(folder / "data" / name) as jpeg:
+                image = torch.from_numpy(np.asarray(jpeg.convert("RGB")))  # (H, W, 3) uint8
+            if tuple(image.shape) != (NATIVE_SIZE, NATIVE_SIZE, 3):
+                raise FormatError(f"imagenet-val: {name} is {list(image.shape)}, expected [227, 227, 3]")
+            images[i] = image
             if name not in sizes or name not in boxes:
                 raise FormatError(f"imagenet-val: no size or box for {name} in the wsolevaluation metadata")
             if truth.get(name) != int(labels[i]):
@@ -131,9 +133,9 @@ def imagenet_val_boxes(size: int = NATIVE_SIZE, *, progress: bool | None = None)
     root = unpack_archive("imagenet-val", ARCHIVE, progress=progress)
 
     def native() -> dict[str, torch.Tensor]:
-        return cached_tensors("imagenet-val", f"imagenet-val-1300-{NATIVE_SIZE}-v1", lambda: _decode(root, progress))
+        return cached_tensors("imagenet-val", f"imagenet-val-1300-{NATIVE_SIZE}-v2", lambda: _decode(root, progress))
 
-    t = native() if size == NATIVE_SIZE else cached_tensors("imagenet-val", f"imagenet-val-1300-{size}-v1", lambda: _resized(native(), size))
+    t = native() if size == NATIVE_SIZE else cached_tensors("imagenet-val", f"imagenet-val-1300-{size}-v2", lambda: _resized(native(), size))
     images, boxes = t["images"], t["boxes"]
     owner = t["box_owner"]
     counts = torch.bincount(owner, minlength=images.shape[0]).tolist()

@@ -1,0 +1,164 @@
+// Shared pieces of the two mixing-method kernels (Gram/subspace layout in mix_kernel.cpp,
+// locuslab's k x m layout in stock_layout_kernel.cpp): argument checks, per-sample index
+// lists, small vector helpers. See lib/nesy/satnet/reference.py for the algorithm.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace nesy {
+namespace satnet {
+
+// Columns of the per-sample info tensor (B, kInfoCols), int64.
+enum InfoCol { kSweeps = 0, kRank = 1, kSweepDim = 2, kDegenerate = 3, kDependent = 4, kInfoCols = 5 };
+
+// Checks shared by the forward and backward ops (V0: the forward's input or output rows).
+inline void check_forward_args(const at::Tensor& S, const at::Tensor& V0, const at::Tensor& is_output,
+                               const at::Tensor& order, int64_t max_iter, double eps) {
+  TORCH_CHECK(S.dim() == 2, "satnet: S must be (N, m), got ", S.sizes());
+  TORCH_CHECK(V0.dim() == 3, "satnet: V0 must be (B, N, k), got ", V0.sizes());
+  TORCH_CHECK(V0.size(1) == S.size(0), "satnet: V0 has N=", V0.size(1), " rows per sample but S has N=", S.size(0));
+  TORCH_CHECK(V0.scalar_type() == S.scalar_type(), "satnet: V dtype ", V0.scalar_type(), " differs from S dtype ",
+              S.scalar_type());
+  TORCH_CHECK(is_output.scalar_type() == at::kBool, "satnet: is_output must be bool, got ", is_output.scalar_type());
+  TORCH_CHECK(is_output.dim() == 2 && is_output.size(0) == V0.size(0) && is_output.size(1) == V0.size(1),
+              "satnet: is_output must be (B, N) = (", V0.size(0), ", ", V0.size(1), "), got ", is_output.sizes());
+  TORCH_CHECK(order.scalar_type() == at::kLong && order.dim() == 1 && order.size(0) == S.size(0),
+              "satnet: order must be int64 (N,) with N=", S.size(0), ", got ", order.scalar_type(), " ", order.sizes());
+  TORCH_CHECK(max_iter >= 0, "satnet: max_iter must be >= 0, got ", max_iter);
+  TORCH_CHECK(eps >= 0, "satnet: eps must be >= 0, got ", eps);
+  TORCH_CHECK(S.device().is_cpu() && V0.device().is_cpu(), "satnet: CPU tensors expected");
+  const int64_t N = S.size(0);
+  std::vector<char> seen(N, 0);
+  auto o = order.contiguous();
+  const int64_t* op = o.data_ptr<int64_t>();
+  for (int64_t i = 0; i < N; ++i) {
+    TORCH_CHECK(op[i] >= 0 && op[i] < N && !seen[op[i]], "satnet: order must be a permutation of 0..", N - 1);
+    seen[op[i]] = 1;
+  }
+}
+
+inline void check_backward_args(const at::Tensor& S, const at::Tensor& V, const at::Tensor& info,
+                                const at::Tensor& grad, double prox_lam) {
+  TORCH_CHECK(grad.sizes() == V.sizes(), "satnet: grad ", grad.sizes(), " must match V ", V.sizes());
+  TORCH_CHECK(V.scalar_type() == S.scalar_type() && grad.scalar_type() == S.scalar_type(),
+              "satnet: V and grad must have S's dtype ", S.scalar_type());
+  TORCH_CHECK(info.scalar_type() == at::kLong && info.dim() == 2 && info.size(0) == V.size(0) &&
+                  info.size(1) == kInfoCols,
+              "satnet: info must be int64 (B, ", int(kInfoCols), "), got ", info.scalar_type(), " ", info.sizes());
+  TORCH_CHECK(prox_lam >= 0, "satnet: prox_lam must be >= 0, got ", prox_lam);
+}
+
+// Output variables of sample b in update order, input variables in natural order.
+inline void split_variables(const bool* is_out_b, const int64_t* order, int64_t N, std::vector<int64_t>& outs,
+                            std::vector<int64_t>& ins) {
+  outs.clear();
+  ins.clear();
+  for (int64_t t = 0; t < N; ++t)
+    if (is_out_b[order[t]]) outs.push_back(order[t]);
+  for (int64_t i = 0; i < N; ++i)
+    if (!is_out_b[i]) ins.push_back(i);
+}
+
+template <typename T>
+inline T dot(const T* __restrict__ x, const T* __restrict__ y, int64_t n) {
+  T s = 0;
+#pragma omp simd reduction(+ : s)
+  for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+
+template <typename T>
+inline void axpy(T* __restrict__ y, T a, const T* __restrict__ x, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// out[0:d] = base[0:d] + sum_{q<n} c[q] X[q*stride : q*stride + d] (base may be null or alias
+// out). The sums stay in 16-byte vector registers, in two chains over q, instead of
+// round-tripping through memory once per q: the short rows of the mixing method are
+// latency-bound, not flop-bound.
+template <typename T>
+struct Vec16 {
+  typedef T type __attribute__((vector_size(16)));
+  static constexpr int width = 16 / sizeof(T);
+  static type load(const T* p) {
+    type v;
+    __builtin_memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void store(T* p, type v) { __builtin_memcpy(p, &v, sizeof(v)); }
+};
+
+template <typename T, int NV>
+inline void combo_block(int64_t n, int64_t stride, int64_t l0, const T* __restrict__ c, const T* base,
+                        const T* __restrict__ X, T* out) {
+  typedef Vec16<T> V;
+  constexpr int W = V::width;
+  typename V::type s0[NV], s1[NV];
+  for (int j = 0; j < NV; ++j) {
+    s0[j] = base ? V::load(base + l0 + j * W) : typename V::type{};
+    s1[j] = typename V::type{};
+  }
+  int64_t q = 0;
+  for (; q + 1 < n; q += 2) {
+    const T c0 = c[q], c1 = c[q + 1];
+    const T* x0 = X + q * stride + l0;
+    const T* x1 = x0 + stride;
+    for (int j = 0; j < NV; ++j) {
+      s0[j] += c0 * V::load(x0 + j * W);
+      s1[j] += c1 * V::load(x1 + j * W);
+    }
+  }
+  if (q < n) {
+    const T* x0 = X + q * stride + l0;
+    for (int j = 0; j < NV; ++j) s0[j] += c[q] * V::load(x0 + j * W);
+  }
+  for (int j = 0; j < NV; ++j) V::store(out + l0 + j * W, s0[j] + s1[j]);
+}
+
+template <typename T>
+inline void combo(int64_t n, int64_t d, int64_t stride, const T* c, const T* base, const T* X, T* out) {
+  constexpr int W = Vec16<T>::width;
+  int64_t l0 = 0;
+  for (; l0 + 4 * W <= d; l0 += 4 * W) combo_block<T, 4>(n, stride, l0, c, base, X, out);
+  switch ((d - l0) / W) {
+    case 3: combo_block<T, 3>(n, stride, l0, c, base, X, out); break;
+    case 2: combo_block<T, 2>(n, stride, l0, c, base, X, out); break;
+    case 1: combo_block<T, 1>(n, stride, l0, c, base, X, out); break;
+    default: break;
+  }
+  for (l0 += ((d - l0) / W) * W; l0 < d; ++l0) {
+    T s = base ? base[l0] : T(0);
+    for (int64_t q = 0; q < n; ++q) s += c[q] * X[q * stride + l0];
+    out[l0] = s;
+  }
+}
+
+// Relative threshold under which |g_o| counts as zero: 100 machine epsilons (as reference.py).
+template <typename T>
+inline T g_tolerance() {
+  return T(100) * std::numeric_limits<T>::epsilon();
+}
+
+// Threads for the batch loop: torch's intra-op setting, never more than the batch.
+inline int batch_threads(int64_t B) {
+  int64_t t = at::get_num_threads();
+  if (t > B) t = B;
+  return t < 1 ? 1 : static_cast<int>(t);
+}
+
+// Runs body(b) for b in [0, B) on nthreads OpenMP threads, one sample at a time (samples
+// stop after different numbers of sweeps, hence the dynamic schedule). body must not throw.
+template <typename F>
+inline void for_each_sample(int64_t B, int nthreads, const F& body) {
+#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
+  for (int64_t b = 0; b < B; ++b) body(b);
+}
+
+}  // namespace satnet
+}  // namespace nesy

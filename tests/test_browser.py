@@ -86,7 +86,8 @@ def test_logic_query_widget_responds_without_a_kernel(page, site):
 
     # Typed queries: the value shown is the Python evaluation of the same query.
     for query in ("forall Im: sco(Im) -> Crash(Im)", "exists Im: oe(Im) and not Crash(Im)", "forall Im: sce(Im) or te(Im)"):
-        expected = fol.evaluate(query, outputs, {"t": 0.6}, **symbols).value
+        semantics = fol.Semantics.from_dict(widget["semantics"])
+        expected = fol.evaluate(query, outputs, {"t": widget["t"]}, semantics, **symbols).value
         assert float(re.search(r"-?\d+\.\d+", typed(query)).group()) == pytest.approx(expected, abs=1.5e-3), query
     first, second = typed("forall Im: sce(Im)"), typed("forall Im: not sce(Im)")
     assert first != second

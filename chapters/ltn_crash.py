@@ -357,8 +357,9 @@ report.show(results.table("operator_readings", operator_rows), 3)
 #
 # Type a query over the validation images (the first `widget_images` of them; their ten
 # outputs and `Crash` from the MSE model are embedded in the page), pick one of the prepared
-# ones, move $t$, and change the operators (it opens with the article's procedure: the ∀
-# aggregator is the mean, so the value matches the Q3 curve above). The grammar: `forall`/`exists Im [where guard]:
+# ones, move $t$, and change the operators. It opens on Q3 at $t = 0.6$ with the article's
+# procedure (∀ aggregated by the mean); its value differs a little from the curve above,
+# which uses every validation image, not only the embedded ones. The grammar: `forall`/`exists Im [where guard]:
 # formula`, with `not`, `and`, `or`, `->`, `<->`, comparisons such as `td(Im) < t`, and the
 # names `sce bce te oe sco bco to Crash` (truth values) and `scd bcd td` (distances, only in
 # comparisons). In the static page the widget evaluates the query in JavaScript with the same

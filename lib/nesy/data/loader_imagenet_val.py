@@ -87,7 +87,7 @@ def _decode(root: Path, progress: bool | None) -> dict[str, torch.Tensor]:
     with bar(N_IMAGES, "decode imagenet-val", progress, unit="img") as b:
         for i, name in enumerate(files):
             with Image.open(folder / "data" / name) as jpeg:
-                image = torch.from_numpy(np.asarray(jpeg.convert("RGB")))  # (H, W, 3) uint8
+                image = torch.from_numpy(np.array(jpeg.convert("RGB")))  # (H, W, 3) uint8, a writable copy
             if tuple(image.shape) != (NATIVE_SIZE, NATIVE_SIZE, 3):
                 raise FormatError(f"imagenet-val: {name} is {list(image.shape)}, expected [227, 227, 3]")
             images[i] = image

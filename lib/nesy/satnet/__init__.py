@@ -13,11 +13,29 @@ mix, MixFunction, info_dict, INFO_FIELDS, BACKENDS
     (the float64 PyTorch twin in :mod:`nesy.satnet.reference`).
 uniform_vector, unit_vectors, init_clauses
     Start vectors, safe normalisation, SATNet's weight initialisation.
+train_visatnet, History, feature_vectors, feature_map, random_masks, cosine_loss, evaluate_loss
+    Per-class training on the re-generation task (:mod:`nesy.satnet.train`).
+vi_c_agreement, Agreement, decide, masked_baseline, mask_sweep
+    Algorithm 1, Table 1's baseline and the mask-ratio sweep (:mod:`nesy.satnet.agreement`).
+minimal_significant_sets, MSF, target_similarity, position_evidence
+    Algorithm 2 (:mod:`nesy.satnet.msf`); per-position class evidence.
+extract_features
+    A frozen backbone's feature maps in batches.
+effective_receptive_fields, erf_outlines
+    Luo et al.'s ERFs of feature positions (:mod:`nesy.satnet.erf`).
 """
 from nesy.satnet.function import BACKENDS, INFO_FIELDS, MixFunction, info_dict, mix
 from nesy.satnet.layer import ViSATNet
 from nesy.satnet.stock import StockSATNet, stock_mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
+from nesy.satnet.train import History, cosine_loss, evaluate_loss, feature_map, feature_vectors, random_masks, train_visatnet
+from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement
+from nesy.satnet.msf import MSF, minimal_significant_sets, position_evidence, target_similarity
+from nesy.satnet.features import extract_features
+from nesy.satnet.erf import effective_receptive_fields, erf_outlines
 
 __all__ = ["BACKENDS", "INFO_FIELDS", "MixFunction", "StockSATNet", "ViSATNet", "info_dict", "init_clauses",
-           "mix", "stock_mix", "uniform_vector", "unit_vectors"]
+           "mix", "stock_mix", "uniform_vector", "unit_vectors", "History", "cosine_loss", "evaluate_loss",
+           "feature_map", "feature_vectors", "random_masks", "train_visatnet", "Agreement", "decide",
+           "masked_baseline", "mask_sweep", "vi_c_agreement", "MSF", "position_evidence", "extract_features", "minimal_significant_sets", "target_similarity",
+           "effective_receptive_fields", "erf_outlines"]

@@ -93,7 +93,7 @@ class ViSATNet(nn.Module):
         N = self.S.shape[0]
         return torch.arange(N) if self._orders is None else torch.randperm(N, generator=self._orders)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
         """Re-generate the masked feature vectors.
 
         Parameters
@@ -102,6 +102,9 @@ class ViSATNet(nn.Module):
             Feature vectors (values at masked positions are ignored).
         mask : Tensor (B, n), bool
             True where the feature vector is missing.
+        order : Tensor (N,), int64, optional
+            A fixed update order for this call (e.g. ``torch.arange(N)`` for a deterministic
+            query); default :meth:`next_order`.
 
         Returns
         -------
@@ -126,7 +129,7 @@ class ViSATNet(nn.Module):
         V0 = torch.cat(parts, dim=1)
         is_output = torch.cat([torch.zeros(B, t, dtype=torch.bool), mask,
                                torch.ones(B, self.aux, dtype=torch.bool)], dim=1)
-        V, info = mix(self.S, V0, is_output, self.next_order(), max_iter=self.max_iter, eps=self.eps,
+        V, info = mix(self.S, V0, is_output, self.next_order() if order is None else order, max_iter=self.max_iter, eps=self.eps,
                       prox_lam=self.prox_lam, backend=self.backend)
         self._record(info, zero & ~mask)
         return V[:, t:t + n]

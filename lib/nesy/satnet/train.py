@@ -1,0 +1,116 @@
+"""Training per-class Vi-SATNets on the feature re-generation task (the paper's Sec. 4.1).
+
+Each class gets its own :class:`~nesy.satnet.ViSATNet`, trained only on that class's feature
+vectors with random masks and the cosine loss ``1 - d(v_hat_o, v_o)`` (Eq. 5) averaged over
+the masked vectors of each image and then over the batch ("per image per re-generated
+feature vector", as Figure 3 plots it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from nesy.satnet.layer import ViSATNet
+from nesy.satnet.vectors import unit_vectors
+
+
+def feature_vectors(fmap: torch.Tensor) -> torch.Tensor:
+    """Feature map ``(N, K, H, W)`` -> feature vectors ``(N, H*W, K)`` in the paper's Eq. 1 order
+    (position ``i`` is row ``i // W``, column ``i % W``)."""
+    if fmap.dim() != 4:
+        raise ValueError(f"fmap must be (N, K, H, W); got shape {tuple(fmap.shape)}")
+    return fmap.flatten(2).transpose(1, 2).contiguous()
+
+
+def feature_map(vectors: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Inverse of :func:`feature_vectors`: ``(N, H*W, K)`` -> ``(N, K, H, W)``."""
+    if vectors.dim() != 3 or vectors.shape[1] != height * width:
+        raise ValueError(f"vectors must be (N, {height * width}, K); got shape {tuple(vectors.shape)}")
+    return vectors.transpose(1, 2).reshape(vectors.shape[0], vectors.shape[2], height, width)
+
+
+def random_masks(batch: int, n: int, ratio: float, generator: torch.Generator) -> torch.Tensor:
+    """``(batch, n)`` bool masks, each with exactly ``round(ratio * n)`` positions True (missing),
+    drawn uniformly without replacement."""
+    if not 0.0 <= ratio <= 1.0:
+        raise ValueError(f"ratio must be in [0, 1]; got {ratio!r}")
+    count = round(ratio * n)
+    ranks = torch.rand(batch, n, generator=generator).argsort(dim=1).argsort(dim=1)
+    return ranks < count
+
+
+def cosine_loss(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Eq. 5 per image: mean over masked positions of ``1 - cos(output_o, target_o)``.
+
+    output, target : (B, n, k); mask : (B, n) bool. Positions whose target is all zero (no
+    direction) are left out. Returns (B,); an image with no usable masked position gives 0.
+    """
+    t, zero = unit_vectors(target)
+    o, _ = unit_vectors(output)
+    use = mask & ~zero
+    per = (1.0 - (o * t).sum(-1)) * use
+    return per.sum(1) / use.sum(1).clamp(min=1)
+
+
+@dataclass
+class History:
+    """Per-epoch mean losses (Eq. 5) of one Vi-SATNet: ``train`` over the epoch's batches,
+    ``val`` on the validation vectors with fixed masks (drawn once from the seed)."""
+
+    train: list[float] = field(default_factory=list)
+    val: list[float] = field(default_factory=list)
+
+
+def train_visatnet(train: torch.Tensor, val: torch.Tensor, *, m: int, epochs: int, batch_size: int = 8,
+                   mask_ratio: float = 0.4, lr: float = 2e-3, aux: int = 0, truth: bool = False,
+                   seed: int = 0, progress=None) -> tuple[ViSATNet, History]:
+    """Train one Vi-SATNet on one class's feature vectors.
+
+    Parameters
+    ----------
+    train, val : Tensor (N, n, k)
+        Feature vectors (raw; the layer normalises them) of training / validation images.
+    m, aux, truth : the layer's clause rank, auxiliary variables and truth variable.
+    epochs, batch_size, mask_ratio : as in the paper (50, 8, 0.4).
+    lr : Adam's learning rate (SATNet's Sudoku setting: 2e-3).
+    seed : seeds the layer, the batch order and the masks.
+    progress : optional callable(epoch, History) called after every epoch.
+
+    Returns
+    -------
+    (layer, History)
+    """
+    if train.dim() != 3 or val.dim() != 3 or train.shape[1:] != val.shape[1:]:
+        raise ValueError(f"train and val must be (N, n, k) with equal n, k; got {tuple(train.shape)}, {tuple(val.shape)}")
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
+    n, k = train.shape[1:]
+    layer = ViSATNet(n, m, k, aux=aux, truth=truth, seed=seed)
+    opt = torch.optim.Adam(layer.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed + 7)
+    val_masks = random_masks(val.shape[0], n, mask_ratio, torch.Generator().manual_seed(seed + 11))
+    history = History()
+    for epoch in range(epochs):
+        total, count = 0.0, 0
+        for idx in torch.randperm(train.shape[0], generator=gen).split(batch_size):
+            x = train[idx]
+            mask = random_masks(x.shape[0], n, mask_ratio, gen)
+            loss = cosine_loss(layer(x, mask), x, mask).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total, count = total + loss.item() * x.shape[0], count + x.shape[0]
+        history.train.append(total / count)
+        history.val.append(evaluate_loss(layer, val, val_masks))
+        if progress is not None:
+            progress(epoch, history)
+    return layer, history
+
+
+@torch.no_grad()
+def evaluate_loss(layer: ViSATNet, vectors: torch.Tensor, masks: torch.Tensor, batch_size: int = 256) -> float:
+    """Mean Eq.-5 loss of `layer` over images ``vectors (N, n, k)`` with ``masks (N, n)``."""
+    losses = [cosine_loss(layer(vectors[i:i + batch_size], masks[i:i + batch_size]), vectors[i:i + batch_size],
+                          masks[i:i + batch_size]) for i in range(0, vectors.shape[0], batch_size)]
+    return float(torch.cat(losses).mean())

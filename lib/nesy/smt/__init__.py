@@ -10,6 +10,8 @@ Public API::
     smug_saliency, smug_base_saliency, receptive_field_map, pixel_mask, rescale, sparsity
     explain(model, x, label, k, gamma) / explain_from_attributions(lin, x, attr, k, gamma)
         -> SmugExplanation
+    MLP, train_mlp, full_mask_z3, full_mask_milp, full_mask_brute_force -> FullMaskResult
+        # Appendix A: the whole 784-32-10 MNIST network in SMT (Eq. 6)
 
 Typical use::
 
@@ -21,6 +23,7 @@ Typical use::
     result.solution.n_blocks, result.smug, result.sparsity_smug
 """
 
+from .full_network import MLP, FullMaskResult, full_mask_brute_force, full_mask_milp, full_mask_z3, logit_margin, train_mlp
 from .attribution import first_layer_ig, top_k_neurons
 from .linear import AffineConv, linearise
 from .masks import MaskProblem, MaskSolution, brute_force, mask_problem, solve, solve_highs, solve_z3
@@ -28,6 +31,13 @@ from .pipeline import SmugExplanation, explain, explain_from_attributions
 from .saliency import pixel_mask, receptive_field_map, rescale, smug_base_saliency, smug_saliency, sparsity
 
 __all__ = [
+    "MLP",
+    "FullMaskResult",
+    "full_mask_brute_force",
+    "full_mask_milp",
+    "full_mask_z3",
+    "logit_margin",
+    "train_mlp",
     "AffineConv",
     "MaskProblem",
     "MaskSolution",

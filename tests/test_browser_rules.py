@@ -1,0 +1,49 @@
+"""The patch-rules widget in the built smoke book, in headless Chromium on 127.0.0.1: it lists
+each sample's activated rules and draws the chosen rule's antecedents from the embedded
+precomputed data, with no kernel and no request leaving the machine."""
+import json
+
+import pytest
+
+from test_browser import browser, page, site  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _embedded(page):
+    state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
+    for model in state["state"].values():
+        data = model["state"].get("data")
+        if isinstance(data, dict) and data and all("samples" in d and "rules" in d for d in data.values()):
+            return model["state"]
+    raise AssertionError("no rules widget in the page's widget state")
+
+
+def test_rules_widget_responds_without_a_kernel(page, site):  # noqa: F811
+    page.goto(f"{site}/patch_rules.html")
+    page.locator(".nesy-rw-info").wait_for(timeout=20000)
+    widget = _embedded(page)
+    checked_rules = 0
+    for dataset, data in widget["data"].items():
+        page.locator("select.nesy-rw-dataset").select_option(dataset)
+        page.wait_for_timeout(100)
+        for i, sample in enumerate(data["samples"]):
+            slider = page.locator("input.nesy-rw-sample")
+            slider.fill(str(i))
+            slider.dispatch_event("input")
+            info = page.locator(".nesy-rw-info").inner_text()
+            assert f"test sample {sample['id']}:" in info and sample["prediction"] in info
+            buttons = page.locator("button.nesy-rw-rule")
+            assert buttons.count() == len(sample["activated"])
+            if not sample["activated"]:
+                assert "default rule" in page.locator(".nesy-rw-rules-title").inner_text()
+                continue
+            k = sample["activated"][-1]
+            page.locator(f'button.nesy-rw-rule[data-rule="{k}"]').click()
+            texts = page.locator("li.nesy-rw-antecedent").all_inner_texts()
+            assert texts == [s["text"] for s in data["rules"][k]["shapes"]]
+            checked_rules += 1
+    assert checked_rules > 0, "no embedded sample activates a rule"
+    assert page.locator("canvas.nesy-rw-canvas").count() == 1
+    assert page.requests_outside == [], page.requests_outside
+    assert page.failures == [], page.failures

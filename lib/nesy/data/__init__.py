@@ -7,6 +7,7 @@ Public API::
     fer2013(split="train") -> (images uint8 [N, 48, 48], labels int64 [N] in 0..6)
     crash_world(n_images, seed, ...) -> CrashWorld   # generated (nesy.logic.crash_world)
     imagenet_val_boxes(size=227) -> images, labels, files, boxes, ...  # 1,300 ILSVRC2012 val images
+    beer_reviews(split, aspect) -> BeerReviews   # Lei et al.'s reviews, if the user has them (not mirrored)
     imagenette(split="val", per_class=None) -> Imagenette  # 224x224, 10 classes
     fetch(dataset, file) -> Path            # a verified raw file in the project cache
     unpack_archive(dataset, archive) -> Path  # a registered tar archive, unpacked once
@@ -44,6 +45,7 @@ from .errors import ChecksumError, DataError, DataUnavailableError, FormatError,
 from .idx import read_idx
 from .loader_cifar10 import cifar10
 from .loader_fer2013 import fer2013
+from .loader_beer_reviews import beer_reviews, beer_reviews_dir
 from .loader_imagenet_val import imagenet_val_boxes
 from .loader_imagenette import imagenette
 from .loader_mnist import mnist
@@ -68,6 +70,8 @@ __all__ = [
     "RegistryError",
     "UnsafeArchiveError",
     "available",
+    "beer_reviews",
+    "beer_reviews_dir",
     "cache_dir",
     "cached_tensors",
     "cifar10",

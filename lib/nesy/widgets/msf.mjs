@@ -71,7 +71,16 @@ function render({ model, el }) {
     const t = model.get("target");
     const outlines = model.get("outlines")[model.get("image")];
     const e = entry(model);
-    if (e) e.indices.forEach((i, k) => ellipse(ctx, outlines[i], COLOURS[k % COLOURS.length], 2));
+    if (e) {
+      e.indices.forEach((i, k) => {
+        const colour = COLOURS[k % COLOURS.length];
+        ctx.globalAlpha = 0.45;
+        ctx.fillStyle = colour;
+        ctx.fillRect(((i % W) * side) / W, (Math.floor(i / W) * side) / H, side / W, side / H);
+        ctx.globalAlpha = 1;
+        ellipse(ctx, outlines[i], colour, 2);
+      });
+    }
     const r = Math.floor(t / W), c = t % W;
     ctx.strokeStyle = "red";
     ctx.lineWidth = 2;

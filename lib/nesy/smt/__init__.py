@@ -12,6 +12,7 @@ Public API::
         -> SmugExplanation
     MLP, train_mlp, full_mask_z3, full_mask_milp, full_mask_brute_force -> FullMaskResult
         # Appendix A: the whole 784-32-10 MNIST network in SMT (Eq. 6)
+    evaluate_image(model, lin, x, label, boxes, k, gammas) -> ImageEvaluation   # Table 1, one image
 
 Typical use::
 
@@ -24,6 +25,7 @@ Typical use::
 """
 
 from .full_network import MLP, FullMaskResult, full_mask_brute_force, full_mask_milp, full_mask_z3, logit_margin, train_mlp
+from .evaluation import METHODS, ImageEvaluation, evaluate_image
 from .attribution import first_layer_ig, top_k_neurons
 from .linear import AffineConv, linearise
 from .masks import MaskProblem, MaskSolution, brute_force, mask_problem, solve, solve_highs, solve_z3
@@ -31,6 +33,9 @@ from .pipeline import SmugExplanation, explain, explain_from_attributions
 from .saliency import pixel_mask, receptive_field_map, rescale, smug_base_saliency, smug_saliency, sparsity
 
 __all__ = [
+    "METHODS",
+    "ImageEvaluation",
+    "evaluate_image",
     "MLP",
     "FullMaskResult",
     "full_mask_brute_force",

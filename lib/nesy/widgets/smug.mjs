@@ -1,0 +1,61 @@
+// SMUG explorer view: three selectors (image, k, gamma) over precomputed entries.
+// Entry keys are `${image}|${k}|${gamma}` with gamma printed as Python's "%g" does for these values.
+export function entryKey(image, k, gamma) {
+  return `${image}|${k}|${Number(gamma)}`;
+}
+
+export function describe(e) {
+  if (!e) return "not precomputed for this combination (a live kernel computes it)";
+  const blocks = e.blocks === null ? `no mask (${e.status})` : `${e.blocks} blocks kept`;
+  const lsc = e.lsc === null ? "LSC: no box (empty map)" : `LSC ${e.lsc.toFixed(2)} (a = ${e.area.toFixed(3)}, c = ${e.confidence.toFixed(3)})`;
+  const empty = e.empty_mask ? "; the empty mask already satisfies every constraint" : "";
+  return `${blocks}, ${e.constraints} constraints, solved in ${e.solve_s.toFixed(3)} s; sparsity ${e.sparsity.toFixed(1)}%; ${lsc}${empty}`;
+}
+
+function render({ model, el }) {
+  el.classList.add("nesy-smug");
+  const controls = document.createElement("div");
+  controls.style.cssText = "display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-bottom:0.4em";
+  const make = (cls) => { const s = document.createElement("select"); s.className = cls; return s; };
+  const imageSel = make("nesy-smug-image"), kSel = make("nesy-smug-k"), gammaSel = make("nesy-smug-gamma");
+  controls.append("image ", imageSel, "k ", kSel, "γ ", gammaSel);
+  const picture = document.createElement("img");
+  picture.className = "nesy-smug-panels";
+  picture.style.cssText = "max-width:100%";
+  const legend = document.createElement("div");
+  legend.style.cssText = "font-size:0.8em;color:#555";
+  legend.textContent = "left: pixels kept by the minimal mask (the rest dimmed); middle: SMUG saliency; right: the best LSC box";
+  const info = document.createElement("div");
+  info.className = "nesy-smug-info";
+  info.style.cssText = "font-family:monospace;font-size:0.85em;margin-top:0.3em";
+  el.append(controls, picture, legend, info);
+
+  const fill = (sel, values, labels) => {
+    sel.replaceChildren(...values.map((v, i) => { const o = document.createElement("option"); o.value = String(v); o.textContent = labels ? labels[i] : String(v); return o; }));
+  };
+  function options() {
+    const titles = model.get("titles");
+    fill(imageSel, titles.map((_, i) => i), titles);
+    fill(kSel, model.get("ks"));
+    fill(gammaSel, model.get("gammas"));
+  }
+  function draw() {
+    imageSel.value = String(model.get("image"));
+    kSel.value = String(model.get("k"));
+    gammaSel.value = String(Number(model.get("gamma")));
+    const e = model.get("entries")[entryKey(model.get("image"), model.get("k"), model.get("gamma"))];
+    if (e) picture.src = e.panels; else picture.removeAttribute("src");
+    info.textContent = describe(e);
+  }
+  imageSel.addEventListener("change", () => { model.set("image", Number(imageSel.value)); model.save_changes(); draw(); });
+  kSel.addEventListener("change", () => { model.set("k", Number(kSel.value)); model.save_changes(); draw(); });
+  gammaSel.addEventListener("change", () => { model.set("gamma", Number(gammaSel.value)); model.save_changes(); draw(); });
+  const listeners = [["change:entries", draw], ["change:image", draw], ["change:k", draw], ["change:gamma", draw],
+                     ["change:titles", () => { options(); draw(); }]];
+  for (const [ev, cb] of listeners) model.on(ev, cb);
+  options();
+  draw();
+  return () => { for (const [ev, cb] of listeners) model.off(ev, cb); };
+}
+
+export default { render };

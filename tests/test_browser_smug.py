@@ -1,0 +1,41 @@
+"""The SMUG explorer in the built smoke book, in headless Chromium with no kernel: changing
+image, k and gamma shows the embedded precomputed entry, and no request leaves 127.0.0.1."""
+import json
+
+import pytest
+from test_browser import browser, page, site  # noqa: F401  (shared fixtures)
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _smug_state(page):
+    state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
+    for model in state["state"].values():
+        if "entries" in model["state"] and "gammas" in model["state"]:
+            return model["state"]
+    raise AssertionError("no SMUG widget in the page's widget state")
+
+
+def test_smug_widget_responds_without_a_kernel(page, site):  # noqa: F811
+    page.goto(f"{site}/smug.html")
+    page.locator(".nesy-smug-info").wait_for(timeout=20000)
+    widget = _smug_state(page)
+    assert widget["entries"], "no precomputed entries embedded"
+    seen = set()
+    for image in range(len(widget["titles"])):
+        for k in widget["ks"]:
+            for gamma in widget["gammas"]:
+                page.locator("select.nesy-smug-image").select_option(str(image))
+                page.locator("select.nesy-smug-k").select_option(str(k))
+                page.locator("select.nesy-smug-gamma").select_option(str(gamma) if gamma != int(gamma) else str(int(gamma)))
+                page.wait_for_timeout(100)
+                entry = widget["entries"][f"{image}|{k}|{gamma:g}"]
+                src = page.locator("img.nesy-smug-panels").get_attribute("src")
+                assert src == entry["panels"], (image, k, gamma)
+                info = page.locator(".nesy-smug-info").inner_text()
+                assert (f"{entry['blocks']} blocks kept" if entry["blocks"] is not None else "no mask") in info
+                assert f"{entry['constraints']} constraints" in info
+                seen.add(src)
+    assert len(seen) > 1, "every combination shows the same picture"
+    assert page.requests_outside == [], page.requests_outside
+    assert page.failures == [], page.failures

@@ -50,15 +50,15 @@
 profile = "default"
 seed = 0
 datasets = ["mnist", "cifar10", "fer2013"]
-n_train = 2000
+n_train = 3000
 n_test = 1000
 patch_size = 7
 fer2013_patch_size = 8
 patches_per_image = 60
-mlp_epochs = 4
+mlp_epochs = 5
 mlp_batch_size = 1024
 mlp_learning_rate = 0.001
-second_epochs = 6
+second_epochs = 8
 second_batch_size = 64
 second_learning_rate = 0.001
 prob_widths = [8, 16, 32]
@@ -71,7 +71,7 @@ max_iterations = 25
 dropout = 0.95
 fer2013_dropout = 0.9
 baseline_runs = 3
-baseline_epochs = 6
+baseline_epochs = 8
 baseline_learning_rate = 0.001
 widget_samples = 60
 
@@ -242,12 +242,29 @@ report.show(results.compare(
     "subsets, few epochs and a small CNN instead of an ImageNet-pretrained VGG-16 on 224x224 images (default profile)",
 ), 2)
 
+# %%
+majority = {}
+for name, r in runs.items():
+    share = 100.0 * float(torch.bincount(r.test_labels).max()) / len(r.test_labels)
+    majority[name] = results.number(f"{name}_majority_class_test_share", share)
+    b_test, _ = patch_pipeline.mean_std(b["test_accuracy"] for b in baselines[name])
+    glue(f"{name}_second_test", r.accuracy["second_test"], display=False)
+    glue(f"{name}_baseline_test", b_test, display=False)
+    glue(f"{name}_majority", share, display=False)
+report.show(pd.DataFrame([{"dataset": NAMES[n], "largest class share of the test subset (%)": v} for n, v in majority.items()]), 1)
+
 # %% [markdown]
-# The paper's point holds or fails on the same comparison here: the second model (grid +
-# image) against the same image branch alone. At the default profile both are small CNNs
-# trained briefly on a few thousand images, so their absolute accuracies are far below the
-# paper's VGG-16 on whole datasets; the paper reports that adding the patch probabilities
-# "did not really affect the performance".
+# The paper's claim is a comparison: the second model (grid + image) against the same image
+# network alone; it reports that adding the patch probabilities "did not really affect the
+# performance". Here the second model reaches {glue:text}`mnist_second_test:.1f`% on the
+# MNIST test images (image CNN alone: {glue:text}`mnist_baseline_test:.1f`%),
+# {glue:text}`cifar10_second_test:.1f`% on CIFAR-10 ({glue:text}`cifar10_baseline_test:.1f`%)
+# and {glue:text}`fer2013_second_test:.1f`% on FER2013 ({glue:text}`fer2013_baseline_test:.1f`%).
+# At the default profile both are small CNNs trained for a few epochs on a few thousand
+# images, so the absolute accuracies are far below the paper's VGG-16 on whole datasets. On
+# FER2013 compare with the share of the larger class ("not happy",
+# {glue:text}`fer2013_majority:.1f`% of the test subset): a model near that share has learnt
+# little beyond always answering "not happy", which the paper also notes of its patch MLP.
 #
 # ## The rulesets (the paper's Table 7)
 #
@@ -282,9 +299,9 @@ if "mnist" in test_stats:
     tables.append(results.compare("ruleset_mnist", {"fidelity": 100 * test_stats["mnist"].fidelity, "accuracy": 100 * test_stats["mnist"].accuracy},
                                   "a second model trained on 2,000 images for a few epochs is less regular than the paper's, so its rules generalise less"))
 tables.append(results.compare("rule_found", {n: 100 * (1 - test_stats[n].default_rule_rate) if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              "rules extracted from a few thousand training samples cover a smaller share of the test set"))
+                              "another second model (a small CNN on a subset) has other decision regions, so its rules cover another share of the test set"))
 tables.append(results.compare("antecedents", {n: test_stats[n].mean_antecedents if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              "fewer training samples to separate: shorter rules reach full fidelity"))
+                              "fewer training samples to separate (a subset): shorter rules already reach full fidelity"))
 report.show(pd.concat(tables, ignore_index=True), 2)
 
 # %% [markdown]

@@ -156,8 +156,8 @@ def loss_figure(frame, names, title):
 # LeNet-5 ({class}`nesy.models.LeNet5`, with ReLU and max-pooling) is trained here on the
 # 60,000 training digits; $\mathcal F$ is its two convolution blocks ($5\times5\times16$
 # feature map, $n=25$ vectors of $K=16$) and $\mathcal C$ its three dense layers.
-# Each digit's Vi-SATNet ($m = 320$) trains on that digit's training features with 40% of the
-# vectors masked at random; its validation loss uses the test digits of that class with masks
+# Each digit's Vi-SATNet ($m$ = `mnist_m`, 320 in the paper) trains on that digit's training
+# features with `mask_ratio` (40%) of the vectors masked at random; its validation loss uses the test digits of that class with masks
 # drawn once.
 
 # %%
@@ -366,7 +366,8 @@ frame = pd.concat([
 figure, axis = plt.subplots(figsize=(7, 3.8))
 for curve, part in frame.groupby("curve", sort=False):
     axis.errorbar(part["mask %"], part.accuracy, yerr=part["std"], marker="o", capsize=3,
-                  ls="--" if curve.startswith("paper") else "-", label=curve)
+                  ls="--" if curve.startswith("paper") else "-", label=curve,
+                  color="tab:blue" if "with re-generation" in curve else "tab:orange")
 axis.set(xlabel="mask ratio (%)", ylabel="accuracy (%)", title="Table 1 (Imagenette) as curves")
 axis.legend(fontsize=8)
 results.figure(figure, "table1_imagenette_curves", "Table 1 on Imagenette: ours and the paper's")
@@ -495,9 +496,11 @@ plt.show()
 # ### Case study 2: foreground and background targets
 #
 # The same image with the target on the object (highest class evidence) and on the background
-# (lowest); the paper's Figure 5. Below the figure, over *every* target of the chosen images:
-# the mean class evidence of the MSF members for targets in the top and bottom third of
-# evidence.
+# (lowest); the paper's Figure 5. Below the figure, over *every* target of the chosen images
+# (at the first $\alpha$ of `msf_alphas`): the mean class evidence of the MSF members for
+# targets in the top and bottom third of evidence. The paper's observation (foreground
+# targets draw on foreground vectors, background targets on background ones) predicts a
+# higher value in the top-third row.
 
 # %%
 figure, axes = plt.subplots(1, 2, figsize=(6.8, 3.6))

@@ -71,3 +71,23 @@ def test_position_evidence_is_the_class_activation_map_for_pool_linear():
     e = satnet.position_evidence(clf, fmap, 1)
     cam = (fc.weight[1] @ fmap.flatten(1)) / 4
     assert torch.allclose(e, cam, atol=1e-6)
+
+
+def test_msf_explorer_embeds_results_and_adds_an_alpha_live():
+    from nesy.widgets.msf import MSFExplorer
+
+    layer = satnet.ViSATNet(4, 8, 3, seed=0)
+    v = torch.rand(4, 3)
+    found = satnet.minimal_significant_sets(layer, v, range(4), [0.9])
+    images = torch.zeros(1, 8, 8, 3, dtype=torch.uint8)
+    outlines = torch.ones(1, 4, 4)
+    explorer = MSFExplorer(images, ["x"], (2, 2), outlines, [0.9], [[found]], layers=[layer], vectors=[v], target=3)
+    assert explorer.shown()["indices"] == list(found[3].indices)
+    explorer.add_alpha(0.5)
+    assert explorer.alphas == [0.9, 0.5] and explorer.alpha_index == 1
+    again = satnet.minimal_significant_sets(layer, v, [3], [0.5])[0]
+    assert explorer.shown()["indices"] == list(again.indices)
+    with pytest.raises(ValueError, match="same images"):
+        MSFExplorer(images, ["x", "y"], (2, 2), outlines, [0.9], [[found]])
+    with pytest.raises(ValueError, match="add_alpha"):
+        MSFExplorer(images, ["x"], (2, 2), outlines, [0.9], [[found]]).add_alpha(0.5)

@@ -195,3 +195,20 @@ def test_rules_widget_embeds_activations_and_recomputes_them():
     assert w.activated_rules("toy", 0) == entry["samples"][0]["activated"]
     with pytest.raises(ValueError, match="dataset"):
         RulesExplorer({"toy": entry}, dataset="other")
+
+
+def test_vgg16_branch_builds_without_weights_and_takes_gray_images():
+    # The paper's second model: VGG-16 on images resized to 224 (weights need internet; none here).
+    torch.manual_seed(0)
+    lay = FeatureLayout(28, 28, 1, 7, 1, 10)
+    second = pm.SecondModel(lay, torch.ones(lay.n_features), torch.zeros(lay.n_features), image_branch="vgg16", pretrained=False).eval()
+    with torch.no_grad():
+        assert second(torch.rand(1, lay.n_features)).shape == (1, 10)
+
+
+def test_paper_profile_is_valid_and_uses_vgg16():
+    from nesy import params
+
+    paper = params.load_profile("patch_rules", "paper")
+    assert paper["image_branch"] == "vgg16" and paper["mlp_epochs"] == 60 and paper["second_epochs"] == 80
+    assert paper["prob_widths"] == [64, 128, 256] and paper["upsample"] == 2 and paper["baseline_runs"] == 10

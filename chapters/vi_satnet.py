@@ -343,13 +343,14 @@ side = pd.DataFrame({
     "ours w/o": [f"{m:.2f} ± {s:.2f}" for m, s in zip(inet_table.without_mean, inet_table.without_std)],
     "paper with": [f"{r['paper']:.2f} ± {r['paper_std']}" for r in paper_rows["table1_with"]["rows"]],
     "ours with": [f"{m:.2f} ± {s:.2f}" for m, s in zip(inet_table.with_mean, inet_table.with_std)],
+    "Δ w/o": without.difference.round(2), "Δ with": with_regen.difference.round(2),
     "none agree": inet_table.none_agree,
     "several agree": inet_table.several_agree,
 })
 results.compare("abstract", ours, why)
 for key in ("with_10", "with_80", "without_10", "without_80"):
     glue(f"inet_{key}", ours[key], display=False)
-print(f"Imagenette, {len(inet_table_idx)} val images, {table_masks} masks per ratio")
+print(f"Imagenette, {len(inet_table_idx)} val images, {table_masks} masks per ratio. Why ours differ: {why}")
 report.show(side)
 
 # %% tags=["hide-input"]

@@ -28,14 +28,18 @@ from nesy.satnet.function import BACKENDS, INFO_FIELDS, MixFunction, info_dict, 
 from nesy.satnet.layer import ViSATNet
 from nesy.satnet.stock import StockSATNet, stock_mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
-from nesy.satnet.train import History, cosine_loss, evaluate_loss, feature_map, feature_vectors, random_masks, train_visatnet
+from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map, feature_vectors, random_masks,
+                               train_visatnet)
 from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement
 from nesy.satnet.msf import MSF, minimal_significant_sets, position_evidence, target_similarity
 from nesy.satnet.features import extract_features
 from nesy.satnet.erf import effective_receptive_fields, erf_outlines
 
-__all__ = ["BACKENDS", "INFO_FIELDS", "MixFunction", "StockSATNet", "ViSATNet", "info_dict", "init_clauses",
-           "mix", "stock_mix", "uniform_vector", "unit_vectors", "History", "cosine_loss", "evaluate_loss",
-           "feature_map", "feature_vectors", "random_masks", "train_visatnet", "Agreement", "decide",
-           "masked_baseline", "mask_sweep", "vi_c_agreement", "MSF", "position_evidence", "extract_features", "minimal_significant_sets", "target_similarity",
-           "effective_receptive_fields", "erf_outlines"]
+__all__ = [
+    "BACKENDS", "INFO_FIELDS", "MixFunction", "StockSATNet", "ViSATNet", "info_dict", "init_clauses", "mix",
+    "stock_mix", "uniform_vector", "unit_vectors",
+    "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "random_masks", "train_visatnet",
+    "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement",
+    "MSF", "minimal_significant_sets", "position_evidence", "target_similarity",
+    "extract_features", "effective_receptive_fields", "erf_outlines",
+]

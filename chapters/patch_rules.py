@@ -297,7 +297,7 @@ nan = float("nan")
 tables = []
 if "mnist" in test_stats:
     tables.append(results.compare("ruleset_mnist", {"fidelity": 100 * test_stats["mnist"].fidelity, "accuracy": 100 * test_stats["mnist"].accuracy},
-                                  "a second model trained on 2,000 images for a few epochs is less regular than the paper's, so its rules generalise less"))
+                                  f"a second model trained on {len(runs['mnist'].train_labels):,} images for a few epochs is less regular than the paper's, so its rules generalise less"))
 tables.append(results.compare("rule_found", {n: 100 * (1 - test_stats[n].default_rule_rate) if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
                               "another second model (a small CNN on a subset) has other decision regions, so its rules cover another share of the test set"))
 tables.append(results.compare("antecedents", {n: test_stats[n].mean_antecedents if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},

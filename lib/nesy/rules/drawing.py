@@ -57,7 +57,7 @@ def draw_rule(image: np.ndarray, rule: Rule, layout: FeatureLayout, class_names=
     shapes = antecedent_shapes(rule, layout, class_names)
     panels = 2 + len(shapes)
     rows = (panels + columns - 1) // columns
-    figure, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 3.3 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 3.7 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     axes.flat[0].axis("on")

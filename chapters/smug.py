@@ -192,7 +192,7 @@ with results.stage("Table 1 methods"):
         evaluations[index] = smt.evaluate_image(
             net, lin, images_x[index], int(val.labels[index]), val.boxes[index], k=k, gammas=gammas_table,
             block=block, ig_steps=ig_steps, n_thresholds=n_thresholds, optbox_cells=optbox_cells,
-            optbox_min_cells=optbox_min_cells, backend=backend, timeout_s=mask_timeout_s,
+            optbox_min_cells=optbox_min_cells, backend=backend, timeout_s=mask_timeout_s, attributions=attributions[index],
         )
 
 methods = list(smt.METHODS)

@@ -39,7 +39,7 @@ class ImageEvaluation:
 def evaluate_image(
     model, lin: AffineConv, x: torch.Tensor, label: int, boxes, *, k: int = 3000, gammas=(0.0,), block: int = 4,
     ig_steps: int = 200, n_thresholds: int = 100, optbox_cells: int = 10, optbox_min_cells: int = 2,
-    backend: str = "highs", timeout_s: float = 600.0, internal_batch_size: int = 8,
+    backend: str = "highs", timeout_s: float = 600.0, internal_batch_size: int = 8, attributions: torch.Tensor | None = None,
 ) -> ImageEvaluation:
     """Every Table 1 method on one image ``(3, H, W)`` (pixels in [0, 1]) of class `label`.
 
@@ -48,11 +48,15 @@ def evaluate_image(
     ig_steps: IG path points for both first-layer and pixel IG. n_thresholds: LSC threshold
     sweep length. optbox_cells / optbox_min_cells: OPTBOX's grid (the paper: 10 and 2).
     backend, timeout_s: the mask solver (``"highs"`` or ``"z3"``) and its limit.
+    attributions: the image's first-layer IG ``(O, H', W')`` if already computed (it is the
+    costly part; the same `ig_steps` are assumed), else computed here.
     """
     out = ImageEvaluation()
     size = tuple(x.shape[-2:])
-    _, attr = first_layer_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size)
-    out.attributions = attr[0]
+    if attributions is None:
+        _, attr = first_layer_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size)
+        attributions = attr[0]
+    out.attributions, attr = attributions, attributions[None]
     limit = {"timeout_s": timeout_s} if backend == "z3" else {"time_limit_s": timeout_s}
     for g in gammas:
         e: SmugExplanation = explain_from_attributions(lin, x, attr[0], k, g, block=block, backend=backend, **limit)

@@ -258,8 +258,8 @@ report.show(pd.DataFrame([{"dataset": NAMES[n], "largest class share of the test
 # network alone; it reports that adding the patch probabilities "did not really affect the
 # performance". Here the second model reaches {glue:text}`mnist_second_test:.1f`% on the
 # MNIST test images (image CNN alone: {glue:text}`mnist_baseline_test:.1f`%),
-# {glue:text}`cifar10_second_test:.1f`% on CIFAR-10 ({glue:text}`cifar10_baseline_test:.1f`%)
-# and {glue:text}`fer2013_second_test:.1f`% on FER2013 ({glue:text}`fer2013_baseline_test:.1f`%).
+# {glue:text}`cifar10_second_test:.1f`% on CIFAR-10 (image CNN alone: {glue:text}`cifar10_baseline_test:.1f`%)
+# and {glue:text}`fer2013_second_test:.1f`% on FER2013 (image CNN alone: {glue:text}`fer2013_baseline_test:.1f`%).
 # At the default profile both are small CNNs trained for a few epochs on a few thousand
 # images, so the absolute accuracies are far below the paper's VGG-16 on whole datasets. On
 # FER2013 compare with the share of the larger class ("not happy",

@@ -151,6 +151,8 @@ def test_pipeline_end_to_end_on_an_easy_problem():
     assert r.rule_train_stats.fidelity == pytest.approx(1.0)      # full fidelity on the covered samples
     assert r.rule_test_stats.n_samples == 60
     assert set(r.seconds) >= {"train patch MLP", "train second model", "rule extraction (FidexGlo)"}
+    again = pp.run(x, y, xt, yt, 2, s)                                # same seed: the same models and rules
+    assert again.accuracy == r.accuracy and [str(a) for a in again.ruleset] == [str(a) for a in r.ruleset]
     b = pp.baseline(x, y, xt, yt, 2, runs=2, epochs=2, batch_size=32, learning_rate=1e-3, image_widths=(4, 8))
     assert [row["run"] for row in b] == [1, 2]
     assert pp.mean_std([1.0, 3.0]) == (2.0, pytest.approx(np.sqrt(2.0)))

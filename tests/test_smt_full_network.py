@@ -19,7 +19,7 @@ def predicted(weights, x):
     return int(np.argmax(w2 @ np.maximum(w1 @ x + b1, 0) + b2))
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(5))
 def test_z3_and_milp_find_the_brute_force_optimum(seed):
     weights, x = tiny(seed)
     label = predicted(weights, x)
@@ -52,19 +52,19 @@ def test_label_that_nothing_can_reach_is_infeasible():
 
 def test_mlp_weights_match_forward_and_training_learns():
     g = torch.Generator().manual_seed(0)
-    labels = torch.randint(0, 2, (400,), generator=g)
-    images = torch.rand(400, 28, 28, generator=g) * 100
+    labels = torch.randint(0, 2, (200,), generator=g)
+    images = torch.rand(200, 28, 28, generator=g) * 100
     images[labels == 1, :, :14] += 150  # class 1: bright left half, class 0: bright right half
     images[labels == 0, :, 14:] += 150
     images = images.to(torch.uint8)
-    model = smt.train_mlp(images, labels, hidden=8, epochs=20, batch_size=16, learning_rate=1e-2, seed=0)
+    model = smt.train_mlp(images, labels, hidden=8, epochs=12, batch_size=16, learning_rate=1e-2, seed=0)
     x = images[0].double().reshape(-1) / 255
     with torch.no_grad():
         logits = model(x.float()[None])[0].double().numpy()
     w1, b1, w2, b2 = model.weights()
     assert np.allclose(w2 @ np.maximum(w1 @ x.numpy() + b1, 0) + b2, logits, atol=1e-4)
     with torch.no_grad():
-        accuracy = (model(images.float().reshape(400, -1) / 255).argmax(1) == labels).float().mean()
+        accuracy = (model(images.float().reshape(200, -1) / 255).argmax(1) == labels).float().mean()
     assert accuracy > 0.9
 
 

@@ -55,3 +55,11 @@ def test_training_lowers_the_validation_loss_and_is_reproducible():
     assert again.train == history.train and again.val == history.val
     with pytest.raises(ValueError, match="train and val"):
         satnet.train_visatnet(train, val[:, :4], m=4, epochs=1)
+
+
+def test_known_mean_completion_by_hand():
+    x = torch.tensor([[[2.0, 0.0], [0.0, 3.0], [5.0, 5.0]]])
+    mask = torch.tensor([[False, False, True]])
+    out = satnet.known_mean_completion(x, mask)
+    r = 2 ** -0.5
+    assert torch.allclose(out, torch.tensor([[[1.0, 0.0], [0.0, 1.0], [r, r]]]))

@@ -13,7 +13,8 @@ mix, MixFunction, info_dict, INFO_FIELDS, BACKENDS
     (the float64 PyTorch twin in :mod:`nesy.satnet.reference`).
 uniform_vector, unit_vectors, init_clauses
     Start vectors, safe normalisation, SATNet's weight initialisation.
-train_visatnet, History, feature_vectors, feature_map, random_masks, cosine_loss, evaluate_loss
+train_visatnet, History, feature_vectors, feature_map, random_masks, cosine_loss, evaluate_loss,
+known_mean_completion
     Per-class training on the re-generation task (:mod:`nesy.satnet.train`).
 vi_c_agreement, Agreement, decide, masked_baseline, mask_sweep
     Algorithm 1, Table 1's baseline and the mask-ratio sweep (:mod:`nesy.satnet.agreement`).
@@ -28,8 +29,8 @@ from nesy.satnet.function import BACKENDS, INFO_FIELDS, MixFunction, info_dict, 
 from nesy.satnet.layer import ViSATNet
 from nesy.satnet.stock import StockSATNet, stock_mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
-from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map, feature_vectors, random_masks,
-                               train_visatnet)
+from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map, feature_vectors,
+                               known_mean_completion, random_masks, train_visatnet)
 from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement
 from nesy.satnet.msf import MSF, minimal_significant_sets, position_evidence, target_similarity
 from nesy.satnet.features import extract_features
@@ -38,7 +39,8 @@ from nesy.satnet.erf import effective_receptive_fields, erf_outlines
 __all__ = [
     "BACKENDS", "INFO_FIELDS", "MixFunction", "StockSATNet", "ViSATNet", "info_dict", "init_clauses", "mix",
     "stock_mix", "uniform_vector", "unit_vectors",
-    "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "random_masks", "train_visatnet",
+    "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "known_mean_completion", "random_masks",
+    "train_visatnet",
     "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement",
     "MSF", "minimal_significant_sets", "position_evidence", "target_similarity",
     "extract_features", "effective_receptive_fields", "erf_outlines",

@@ -114,3 +114,12 @@ def evaluate_loss(layer: ViSATNet, vectors: torch.Tensor, masks: torch.Tensor, b
     losses = [cosine_loss(layer(vectors[i:i + batch_size], masks[i:i + batch_size]), vectors[i:i + batch_size],
                           masks[i:i + batch_size]) for i in range(0, vectors.shape[0], batch_size)]
     return float(torch.cat(losses).mean())
+
+
+def known_mean_completion(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A trivial baseline completion: every masked vector becomes the normalised mean of the
+    image's known (normalised) vectors. vectors (B, n, k), mask (B, n) -> (B, n, k); compare
+    its :func:`cosine_loss` with a Vi-SATNet's to see what the learned rules add."""
+    v, _ = unit_vectors(vectors)
+    mean, _ = unit_vectors((v * (~mask)[..., None]).sum(1, keepdim=True))
+    return torch.where(mask[..., None], mean.expand_as(v), v)

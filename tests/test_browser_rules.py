@@ -46,9 +46,4 @@ def test_rules_widget_responds_without_a_kernel(page, site):  # noqa: F811
     assert checked_rules > 0, "no embedded sample activates a rule"
     assert page.locator("canvas.nesy-rw-canvas").count() == 1
     assert page.requests_outside == [], page.requests_outside
-    # The widget manager's loading spinner uses FontAwesome, whose font files (hashed names in
-    # @jupyter-widgets/html-manager/dist) the book does not vendor yet: on a slow machine the
-    # browser asks for them before the widgets replace the spinner. Those 404s are not ours.
-    fonts = (".woff2", ".woff", ".ttf", ".eot", ".svg")
-    failures = [f for f in page.failures if not (f[0] == 404 and "/_static/" in f[1] and f[1].endswith(fonts))]
-    assert failures == [], failures
+    assert page.failures == [], page.failures

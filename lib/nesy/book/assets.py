@@ -20,6 +20,9 @@ MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "ada
 REQUIRE_PATHS_JS = """\
 (function () {
   var base = document.currentScript.src.replace(/[^/]*$/, "");
+  // Where the widget manager's bundles fetch their icon fonts; without it a bundle that
+  // runs before the module paths resolve asks for them beside the page's _static/ root.
+  window.__jupyter_widgets_assets_path__ = base + "html-manager/dist/";
   require.config({
     paths: {
       anywidget: base + "anywidget/index",

@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PROFILE ?= default
+# Idle OpenMP threads sleep instead of spinning: the compiled kernels (nesy._C) and torch
+# share libgomp and the cores, and spinning threads slowed both 20-500x on a loaded machine.
+export OMP_WAIT_POLICY ?= PASSIVE
 # Exact torch build: on this project's machines it is taken from the local disk.
 TORCH := torch==2.14.1 torchvision==0.29.1
 ENV_STAMP := $(VENV)/.nesy-env

@@ -14,19 +14,18 @@ NODE_MODULES = paths.REPO / "node_modules"
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
 
 # Loaded between require.js and embed-amd.js: maps the AMD module "anywidget" to the copy
-# served beside this script, and the widget manager's own module id to the folder holding
-# its icon fonts (it resolves them from its module URL). Paths are derived from this
-# script's own URL, so pages in any folder (and books served under a sub-path) resolve them.
+# served beside this script, and the widget manager's module folder to this script's folder.
+# The manager's bundles fetch their icon fonts relative to that folder, and some of them
+# (those of ipywidgets' controls) relative to the folder embed-amd.js is served from: with
+# both mapped to one folder, the fonts are needed, and copied, once. Paths are derived from
+# this script's own URL, so pages in any folder (and books under a sub-path) resolve them.
 REQUIRE_PATHS_JS = """\
 (function () {
   var base = document.currentScript.src.replace(/[^/]*$/, "");
-  // Where the widget manager's bundles fetch their icon fonts; without it a bundle that
-  // runs before the module paths resolve asks for them beside the page's _static/ root.
-  window.__jupyter_widgets_assets_path__ = base + "html-manager/dist/";
   require.config({
     paths: {
       anywidget: base + "anywidget/index",
-      "@jupyter-widgets/html-manager": base + "html-manager",
+      "@jupyter-widgets/html-manager/dist": base.replace(/\\/$/, ""),
     },
   });
 })();
@@ -63,7 +62,7 @@ def vendor(book: Path | None = None) -> Path:
     (target / "require-paths.js").write_text(REQUIRE_PATHS_JS)
     for font in (NODE_MODULES / "@jupyter-widgets/html-manager/dist").iterdir():
         if font.suffix in FONT_SUFFIXES:
-            _copy(font, target / "html-manager/dist" / font.name)
+            _copy(font, target / font.name)
     for part in MATHJAX_PARTS:
         _copy(NODE_MODULES / "mathjax/es5" / part, target / "mathjax" / part)
     return target

@@ -14,18 +14,21 @@ NODE_MODULES = paths.REPO / "node_modules"
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y", "adaptors")
 
 # Loaded between require.js and embed-amd.js: maps the AMD module "anywidget" to the copy
-# served beside this script, and the widget manager's module folder to this script's folder.
-# The manager's bundles fetch their icon fonts relative to that folder, and some of them
-# (those of ipywidgets' controls) relative to the folder embed-amd.js is served from: with
-# both mapped to one folder, the fonts are needed, and copied, once. Paths are derived from
-# this script's own URL, so pages in any folder (and books under a sub-path) resolve them.
+# served beside this script, and the widget manager's modules to this script's folder.
+# embed-amd.js defines them all inline (nothing is fetched through these paths), but each
+# bundle fetches its icon fonts relative to its own module's URL, and which bundle asks
+# first varies from load to load: with every @jupyter-widgets module resolving to one
+# folder, the fonts are needed, and copied, once. Paths are derived from this script's own
+# URL, so pages in any folder (and books under a sub-path) resolve them.
 REQUIRE_PATHS_JS = """\
 (function () {
   var base = document.currentScript.src.replace(/[^/]*$/, "");
+  var here = base.replace(/\\/$/, "");
   require.config({
     paths: {
       anywidget: base + "anywidget/index",
-      "@jupyter-widgets/html-manager/dist": base.replace(/\\/$/, ""),
+      "@jupyter-widgets": here,
+      "@jupyter-widgets/html-manager/dist": here,
     },
   });
 })();

@@ -57,20 +57,21 @@ def page(browser, site):
     page.close()
 
 
-def _embedded_outputs(page):
-    """The predicate outputs embedded in the page's widget state (what the JS computes from)."""
+def embedded_widget(page, *traits, name="widget"):
+    """The state of the first widget on the page whose embedded state (what its JavaScript
+    computes from, with no kernel) has every trait in ``traits``."""
     state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
     for model in state["state"].values():
-        if "outputs" in model["state"] and "prepared" in model["state"]:
+        if all(trait in model["state"] for trait in traits):
             return model["state"]
-    raise AssertionError("no logic-query widget in the page's widget state")
+    raise AssertionError(f"no {name} in the page's widget state")
 
 
 def test_logic_query_widget_responds_without_a_kernel(page, site):
     page.goto(f"{site}/ltn_crash.html")
     value = page.locator(".nesy-lq-value")
     value.wait_for(timeout=20000)
-    widget = _embedded_outputs(page)
+    widget = embedded_widget(page, "outputs", "prepared", name="logic-query widget")
     outputs = {name: torch.tensor(values, dtype=torch.float64) for name, values in widget["outputs"].items()}
     symbols = dict(predicates=widget["predicates"], functions=widget["functions"])
 

@@ -4,24 +4,16 @@ import json
 
 import pytest
 
-from test_browser import browser, page, site  # noqa: F401 - shared fixtures
+from test_browser import browser, embedded_widget, page, site  # noqa: F401 - shared fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _embedded(page):
-    state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
-    for model in state["state"].values():
-        if "msf" in model["state"] and "outlines" in model["state"]:
-            return model["state"]
-    raise AssertionError("no MSF widget in the page's widget state")
 
 
 def test_msf_widget_responds_without_a_kernel(page, site):  # noqa: F811
     page.goto(f"{site}/vi_satnet.html")
     info = page.locator(".nesy-msf-info")
     info.wait_for(timeout=20000)
-    widget = _embedded(page)
+    widget = embedded_widget(page, "msf", "outlines", name="MSF widget")
     H, W = widget["grid"]
     canvas = page.locator("canvas.nesy-msf-canvas")
     box = canvas.bounding_box()

@@ -1,28 +1,18 @@
 """The patch-rules widget in the built smoke book, in headless Chromium on 127.0.0.1: it lists
 each sample's activated rules and draws the chosen rule's antecedents from the embedded
 precomputed data, with no kernel and no request leaving the machine."""
-import json
-
 import pytest
 
-from test_browser import browser, page, site  # noqa: F401  (fixtures)
+from test_browser import browser, embedded_widget, page, site  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _embedded(page):
-    state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
-    for model in state["state"].values():
-        data = model["state"].get("data")
-        if isinstance(data, dict) and data and all("samples" in d and "rules" in d for d in data.values()):
-            return model["state"]
-    raise AssertionError("no rules widget in the page's widget state")
 
 
 def test_rules_widget_responds_without_a_kernel(page, site):  # noqa: F811
     page.goto(f"{site}/patch_rules.html")
     page.locator(".nesy-rw-info").wait_for(timeout=20000)
-    widget = _embedded(page)
+    widget = embedded_widget(page, "data", "activated", "rule", name="rules widget")
+    assert all("samples" in d and "rules" in d for d in widget["data"].values()), widget["data"].keys()
     checked_rules = 0
     for dataset, data in widget["data"].items():
         page.locator("select.nesy-rw-dataset").select_option(dataset)

@@ -1,25 +1,15 @@
 """The SMUG explorer in the built smoke book, in headless Chromium with no kernel: changing
 image, k and gamma shows the embedded precomputed entry, and no request leaves 127.0.0.1."""
-import json
-
 import pytest
-from test_browser import browser, page, site  # noqa: F401  (shared fixtures)
+from test_browser import browser, embedded_widget, page, site  # noqa: F401  (shared fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _smug_state(page):
-    state = json.loads(page.locator('script[type="application/vnd.jupyter.widget-state+json"]').inner_text())
-    for model in state["state"].values():
-        if "entries" in model["state"] and "gammas" in model["state"]:
-            return model["state"]
-    raise AssertionError("no SMUG widget in the page's widget state")
 
 
 def test_smug_widget_responds_without_a_kernel(page, site):  # noqa: F811
     page.goto(f"{site}/smug.html")
     page.locator(".nesy-smug-info").wait_for(timeout=20000)
-    widget = _smug_state(page)
+    widget = embedded_widget(page, "entries", "gammas", name="SMUG widget")
     assert widget["entries"], "no precomputed entries embedded"
     seen = set()
     for image in range(len(widget["titles"])):

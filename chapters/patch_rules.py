@@ -50,7 +50,7 @@
 profile = "default"
 seed = 0
 datasets = ["mnist", "cifar10", "fer2013"]
-n_train = 3000
+n_train = 6000
 n_test = 1000
 patch_size = 7
 fer2013_patch_size = 8

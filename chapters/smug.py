@@ -40,7 +40,7 @@
 # here; `PROFILE=paper` (`model: googlenet`) uses Inception-v1 on a machine with internet.
 # *Data*: the offline mirror has 1,300 ILSVRC2012 validation images with boxes (the paper used
 # 3,304); only the images the model classifies correctly are used. *Scale*: the default
-# profile uses a dozen images, 32 IG steps instead of 200, 30 LSC thresholds instead of ~100,
+# profile uses 30 images, 32 IG steps instead of 200, 30 LSC thresholds instead of ~100,
 # OPTBOX over the 225 boxes of the $5\times5$ sub-grid of the paper's $10\times10$ grid (a subset
 # of the paper's 2,025 boxes, so our OPTBOX can only score worse), the HiGHS MILP solver for
 # Table 1's masks (it proves the same optimum as z3, see `bench/smug.py`; the sweep times z3)
@@ -50,7 +50,7 @@
 profile = "default"
 seed = 0
 model = "efficientnet-lite0"
-n_images = 12
+n_images = 30
 ig_steps = 32
 k = 3000
 gamma = 0.9
@@ -269,7 +269,7 @@ with pd.option_context("display.max_rows", 100):
 # EfficientNet-Lite0 its median LSC is {glue:text}`gradcam_median:.2f` and it wins
 # {glue:text}`gradcam_win:.1f`% of the images (SMUG: {glue:text}`smug_win:.1f`%): the
 # backbone's last feature map (7×7, after many depthwise blocks) gives Grad-CAM compact,
-# confident boxes, and SMUG here uses γ = 0.9 rather than the paper's 0. With a dozen images
+# confident boxes, and SMUG here uses γ = 0.9 rather than the paper's 0. With 30 images
 # the normal-approximation intervals are wide (and degenerate, ± 0, at 0% or 100%): read the
 # direction, not the decimals.
 #

@@ -25,10 +25,12 @@ import os
 import statistics
 import time
 
-# Busy-waiting OpenMP threads (the default policy) compete with torch's own pool for the 2
-# cores; on a loaded machine that made the 2-thread kernel ~500x slower than with 1 thread
-# (measured 93 ms vs 0.18 ms at the MNIST shape). Passive waiting must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# The OpenMP wait policy decides the 2-thread rows, and it is the caller's: on an idle machine
+# libgomp's default (spin, then sleep) is fastest (measured on 2 idle cores: speedup_vs_stock 37.7
+# with OMP_WAIT_POLICY=ACTIVE, 45.4 unset, 13.5 with PASSIVE, whose sleeping threads must be
+# woken for every parallel region of the small MNIST-shape kernel); on a
+# loaded machine spinning threads fight torch's pool for the cores (93 ms against 0.18 ms at one
+# thread), and PASSIVE is the right setting. The header prints the policy in force.
 
 import torch  # noqa: E402
 
@@ -96,7 +98,7 @@ def main(argv=None):
     old_threads = torch.get_num_threads()
     print(f"Vi-SATNet mixing method, forward+backward per batch of {BATCH}, float32, {SWEEPS} sweeps, "
           f"{MASKED:.0%} masked; median of repetitions; machine: {torch.get_num_threads()} threads available; "
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset (libgomp default)')}")
     print(f"{'shape':<11}{'threads':>8} {'impl':<13}{'time_ms':>10}{'GFLOP/s':>9}{'kernel_speedup':>16}")
     ratios = {}
     for shape, (n, m, k) in SHAPES.items():

@@ -61,3 +61,35 @@ def test_scoreboard_lists_every_comparison(book):
     assert "| Q2: forall Im, sco or bco or to => Crash | 0.26 | 0.50 | 0.24 | scale |" in page
     assert "| Q1: forall Im, not oe => Crash | 0.01 | 0.02 | 0.01 | within 0.05 |" in page
     assert "| – | – |" in page  # the missing Q4 crossing is shown as a dash, not a number
+
+
+def test_compare_takes_a_reason_per_row_and_requires_one_for_each_differing_row(book):
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
+    ours = {"q1": 0.5, "q2": 0.9, "q3_crossing": 0.6, "q4_crossing": None}
+    frame = results.compare("queries", ours, {"q1": "generated world", "*": "fewer epochs"})
+    notes = {row["key"]: row["note"] for row in results.comparisons[0]["rows"]}
+    assert list(frame.note) == list(notes.values())
+    assert notes["q1"] == "generated world" and notes["q2"] == "fewer epochs"
+    assert notes["q4_crossing"] == "not measured in this run"
+    with pytest.raises(KeyError, match="no reason is given"):
+        results.compare("queries", ours, {"q1": "generated world"})
+
+
+def test_bound_rows_are_compared_as_bounds(book, monkeypatch):
+    table = {"title": "T", "where": "Sect. 4", "tolerance": 0.5, "rows": [
+        {"key": "train", "label": "train (paper: above 97)", "paper": 97.0, "bound": "at_least"},
+        {"key": "error", "label": "error (paper: at most 5)", "paper": 5.0, "bound": "at_most"},
+        {"key": "point", "label": "a point value", "paper": 10.0},
+    ]}
+    monkeypatch.setattr(report, "paper_values", lambda chapter: {"tables": {"t": table}})
+    results = report.ChapterResults("x", {})
+    frame = results.compare("t", {"train": 99.0, "error": 7.0, "point": 12.0}, "smaller scale")
+    rows = {row["key"]: row for row in results.comparisons[0]["rows"]}
+    assert rows["train"]["agrees"] and rows["train"]["difference"] is None  # meeting a bound is no difference
+    assert rows["train"]["note"] == "meets the bound (at least 97)"
+    assert not rows["error"]["agrees"] and rows["error"]["difference"] == pytest.approx(2.0)
+    assert not rows["point"]["agrees"] and rows["point"]["note"] == "smaller scale"
+    assert list(frame.paper) == ["≥ 97", "≤ 5", 10.0]
+    table["rows"][0]["bound"] = "roughly"
+    with pytest.raises(ValueError, match="bound must be at_least or at_most"):
+        results.compare("t", {"train": 99.0, "error": 7.0, "point": 12.0}, "x")

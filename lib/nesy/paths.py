@@ -9,6 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]  # lib/nesy/paths.py -> repository root
 CHAPTERS = REPO / "chapters"
 PARAMS = CHAPTERS / "params"
+REFERENCES = REPO / "references"  # BibTeX files cited by the pages
 PAPER_VALUES = Path(__file__).resolve().parent / "paper_values"
 
 

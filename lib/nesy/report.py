@@ -98,38 +98,69 @@ class ChapterResults:
         self.tables[name] = _plain(frame.to_dict(orient="records"))
         return frame
 
-    def compare(self, key: str, ours: Mapping[str, float], reason: str, variant: str | None = None) -> pd.DataFrame:
-        """Our numbers beside the paper's table ``key``; ``reason`` explains rows that differ.
+    def compare(
+        self, key: str, ours: Mapping[str, float], reason: str | Mapping[str, str], variant: str | None = None
+    ) -> pd.DataFrame:
+        """Our numbers beside the paper's table ``key``, with a reason on each row that differs.
 
-        ``variant`` names which of our runs this is when a table is compared more than once
-        (e.g. two training objectives); it is appended to the title.
+        ``reason`` is one text for every differing row, or a mapping from row key to its own
+        reason (the key ``"*"``, if present, for the rows not named). ``variant`` names which
+        of our runs this is when a table is compared more than once (e.g. two training
+        objectives); it is appended to the title.
 
-        A row differs when ``|ours - paper|`` exceeds the table's ``tolerance`` (in the
-        paper_values file). Returns a DataFrame with columns quantity, paper, ours,
-        difference, note.
+        A paper row is a point value unless it has ``bound: at_least`` or ``bound: at_most``
+        (the paper says "above 97 %"): a point row agrees when ``|ours - paper|`` is within the
+        table's ``tolerance``; a bound row when ours is on the paper's side of the bound.
+        Returns a DataFrame with columns quantity, paper, ours, difference, note.
         """
         table = paper_values(self.chapter)["tables"][key]
         tolerance = float(table.get("tolerance", 0.0))
+        reasons = dict(reason) if isinstance(reason, Mapping) else {"*": reason}
         rows = []
         for row in table["rows"]:
             if row["key"] not in ours:
                 raise KeyError(f"compare({key!r}): no value of ours for {row['key']!r}")
             value = ours[row["key"]]
-            difference = None if value is None or not math.isfinite(value) else value - row["paper"]
-            agree = difference is not None and abs(difference) <= tolerance
+            measured = value is not None and math.isfinite(value)
+            difference = value - row["paper"] if measured else None
+            bound = row.get("bound")
+            if bound not in (None, "at_least", "at_most"):
+                raise ValueError(f"paper table {key!r}, row {row['key']!r}: bound must be at_least or at_most, got {bound!r}")
+            if bound is None:
+                agree, agreed = measured and abs(difference) <= tolerance, f"within {tolerance:g}"
+            elif bound == "at_least":
+                agree, agreed = measured and value >= row["paper"], f"meets the bound (at least {row['paper']:g})"
+            else:
+                agree, agreed = measured and value <= row["paper"], f"meets the bound (at most {row['paper']:g})"
+            if agree:
+                note = agreed
+            elif not measured:
+                note = "not measured in this run"
+            elif row["key"] in reasons or "*" in reasons:
+                note = reasons.get(row["key"], reasons.get("*"))
+            else:
+                raise KeyError(f"compare({key!r}): row {row['key']!r} differs and no reason is given for it")
             rows.append(
                 {
+                    "key": row["key"],
                     "quantity": row["label"],
                     "paper": row["paper"],
+                    "bound": bound,
                     "ours": value,
-                    "difference": difference,
-                    "note": f"within {tolerance:g}" if agree else reason,
+                    "difference": None if agree and bound else difference,
+                    "agrees": bool(agree),
+                    "note": note,
                 }
             )
         self.comparisons.append(
-            {"table": key, "title": table["title"] + (f" ({variant})" if variant else ""), "where": table["where"], "tolerance": tolerance, "rows": _plain(rows)}
+            {
+                "table": key, "variant": variant, "title": table["title"] + (f" ({variant})" if variant else ""),
+                "where": table["where"], "tolerance": tolerance, "rows": _plain(rows),
+            }
         )
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        frame["paper"] = [_paper_text(r) for r in rows]
+        return frame.drop(columns=["key", "bound", "agrees"])
 
     def figure(self, figure, name: str, caption: str) -> Path:
         """Save a matplotlib figure to ``book/figures/<chapter>/<name>.png`` (atomically)."""
@@ -165,6 +196,12 @@ class ChapterResults:
         atomic_write(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
         print(f"[{self.chapter}] results: {path} (total {data['wall_time_s']['total']:.1f} s)")
         return path
+
+
+def _paper_text(row: Mapping) -> Any:
+    """The paper's value as a table cell: the number, or "≥ 97" for a bound."""
+    prefix = {"at_least": "≥ ", "at_most": "≤ "}.get(row.get("bound"))
+    return f"{prefix}{row['paper']:g}" if prefix else row["paper"]
 
 
 def show(frame: pd.DataFrame, decimals: int = 2):

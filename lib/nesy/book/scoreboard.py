@@ -1,27 +1,32 @@
-"""The scoreboard page: every paper number a chapter reproduces, beside ours, from the
-results files the chapter runs wrote (``book/results/*.json``)."""
+"""The scoreboard page: the claim verdicts per chapter, then every paper number a chapter
+reproduces beside ours, from the results files the chapter runs wrote
+(``book/results/*.json``)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from nesy import paths
+from nesy import claims, paths
+from nesy.data.atomic import atomic_write
 from nesy.report import paper_values
 
 HEADER = """\
 # Scoreboard
 
-Every number of the papers that a chapter reproduces, beside the number this build
-measured. Nothing here is typed by hand: the page is generated from the results files
-(`book/results/<chapter>.json`) that the chapter runs of this build wrote, and the papers'
-numbers come from `lib/nesy/paper_values/`. A note explains each row outside the
-tolerance; the chapter itself says more.
+How many of each paper's headline claims hold in this build's runs, then every number of
+the papers that a chapter reproduces, beside the number this build measured. Nothing here
+is typed by hand: the page is generated from the results files
+(`book/results/<chapter>.json`) that the chapter runs of this build wrote; the papers'
+numbers and claims come from `lib/nesy/paper_values/`. A note explains each row outside
+the tolerance; each chapter ends with its claims, one verdict per claim.
 """
 
 
 def _cell(value) -> str:
     if value is None:
         return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 0.01 and value != 0 else f"{value:.2f}"
     return str(value)
@@ -41,21 +46,43 @@ def chapter_section(results: dict) -> str:
         lines += [f"### {comparison['title']}", "", f"Paper: {comparison['where']}.", ""]
         lines += ["| quantity | paper | ours | difference | note |", "|---|---|---|---|---|"]
         for row in comparison["rows"]:
-            cells = [row["quantity"], row["paper"], row["ours"], row["difference"], row["note"]]
+            paper_value = {"at_least": "≥ ", "at_most": "≤ "}.get(row.get("bound"), "") + _cell(row["paper"])
+            cells = [row["quantity"], paper_value, row["ours"], row["difference"], row["note"]]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
 
-def write(book: Path | None = None) -> Path:
-    """Write ``<book>/scoreboard.md`` from the results present; returns its path."""
-    book = book or paths.book_dir()
-    sections = [
-        chapter_section(json.loads(path.read_text()))
-        for path in sorted((book / "results").glob("*.json"))
+def verdict_section(verdicts: dict[str, list]) -> str:
+    """The claim counts per chapter, as a table."""
+    lines = [
+        "## Claims",
+        "",
+        "| chapter | claims | hold | fail | not measured here |",
+        "|---|---|---|---|---|",
     ]
-    if not sections:
+    for chapter, found in verdicts.items():
+        n = claims.counts(found)
+        link = f"[{paper_values(chapter)['paper']['title']}]({chapter}.ipynb)"
+        lines.append(f"| {link} | {len(found)} | {n[claims.HOLDS]} | {n[claims.FAILS]} | {n[claims.UNMEASURED]} |")
+    return "\n".join(lines) + "\n"
+
+
+def write(book: Path | None = None, verdicts: dict[str, list] | None = None) -> Path:
+    """Write ``<book>/scoreboard.md`` from the results present; returns its path.
+
+    ``verdicts`` maps each chapter that ran to its claim verdicts (computed from its results
+    file when not given).
+    """
+    book = book or paths.book_dir()
+    results = {path.stem: json.loads(path.read_text()) for path in sorted((book / "results").glob("*.json"))}
+    if verdicts is None:
+        verdicts = {chapter: claims.evaluate(chapter, data) for chapter, data in results.items()}
+    sections = [chapter_section(data) for data in results.values()]
+    if sections:
+        sections.insert(0, verdict_section(verdicts))
+    else:
         sections = ["No chapter has been run yet: `make book` runs them all."]
     target = book / "scoreboard.md"
-    target.write_text(HEADER + "\n" + "\n".join(sections) + "\n")
+    atomic_write(target, (HEADER + "\n" + "\n".join(sections) + "\n").encode())
     return target

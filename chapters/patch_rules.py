@@ -13,24 +13,24 @@
 # %% [markdown]
 # # Explaining CNN classifications with small patches
 #
-# Boutay, Leblanc, Boquete, Köprülü, Pfeifer and Bologna (*Explaining CNN classifications
-# using small patches*, 2025; `shared/papers/patch-rules.jats.xml`) explain an image
-# classifier with propositional rules whose antecedents are either **the probability that a
-# small patch at a given place belongs to a given class** or **a pixel value**. The pipeline
-# (the paper's first methodology, its Fig. 1):
+# {cite:t}`boutay2025patches` explain an image classifier with propositional rules whose
+# antecedents are either **the probability that a small patch at a given place belongs to a
+# given class** or **a pixel value**. The pipeline (the paper's first methodology, its Fig. 1):
 #
 # 1. cut every image into all 7×7 patches with stride 1 (8×8 for FER2013) and train a patch
 #    MLP on (patch, top-left position) → class;
 # 2. give every patch of every image its class probabilities: a grid of
 #    (H−6)×(W−6)×classes numbers per image;
 # 3. train a second model on that grid and the image together (behind a QIL, the quantised
-#    layer whose steps are the candidate rule thresholds);
+#    layer whose steps are the candidate rule thresholds {cite:p}`bologna2018svm,bologna2021rule`);
 # 4. extract a global ruleset from the second model with FidexGlo (Fidex local rules + a
-#    covering heuristic); its features are the patch probabilities in (row, col, class)
-#    order, then the raw pixels.
+#    covering heuristic, {cite:p}`bologna2025fidex`); its features are the patch
+#    probabilities in (row, col, class) order, then the raw pixels.
 #
 # Everything below runs through {mod}`nesy.rules` (patches, models, QIL, Fidex/FidexGlo with
-# a compiled kernel, ruleset statistics) on MNIST, CIFAR-10 and FER2013 (happy vs not happy).
+# a compiled kernel, ruleset statistics) on MNIST {cite:p}`lecun1998gradient`, CIFAR-10
+# {cite:p}`krizhevsky2009cifar` and FER2013 {cite:p}`goodfellow2013challenges,erhan2013fer`
+# (happy vs not happy).
 #
 # **What differs from the paper.** The data come from the offline mirror: MNIST as
 # published, but **CIFAR-10 and FER2013 as folders of JPEG images** (CIFAR-10: lossy JPEG
@@ -38,13 +38,16 @@
 # JPEGs, test = PublicTest + PrivateTest). At the default profile on 2 CPU cores each dataset
 # uses a random subset (`n_train`, `n_test`), the patch MLP sees `patches_per_image` random
 # patches of each training image for `mlp_epochs` epochs (paper: all patches, 60 epochs), and
-# the second model is **a small CNN instead of VGG-16** on 224×224 images, trained for
-# `second_epochs` epochs with a larger learning rate (paper: 80 epochs, 1e-5). The baseline is
+# the second model's image branch is **a small CNN trained from scratch instead of an
+# ImageNet-pretrained VGG-16** {cite:p}`simonyan2015vgg,deng2009imagenet` on 224×224 images,
+# trained for `second_epochs` epochs with a larger learning rate (paper: 80 epochs, 1e-5).
+# The second model's QIL is the frozen standardisation without the staircase activation, so
+# the model is not constant between the hyperplanes that Fidex's rules use. The baseline is
 # the same small CNN on the images alone, `baseline_runs` runs (paper: VGG-16, 10 runs).
 # `PROFILE=paper` restores the paper's setting (VGG-16 with torchvision's ImageNet weights,
-# which need internet). For FER2013 the paper used its second methodology (one VGG-16 per
-# class on the class's probability map and two image channels); here all three datasets use
-# the first methodology.
+# which need internet). For FER2013 the paper used its second methodology (its Fig. 2: one
+# VGG-16 per class on the class's probability map and two image channels); here all three
+# datasets use the first methodology.
 
 # %% tags=["parameters"]
 profile = "default"
@@ -83,7 +86,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 
 from nesy import data, params, report
@@ -140,6 +143,8 @@ with results.stage("load data"):
         i = patch_pipeline.subset(len(y), n_train or None, seed)
         j = patch_pipeline.subset(len(yt), n_test or None, seed + 1)
         loaded[name] = (x[i], y[i], xt[j], yt[j], classes)
+        results.number(f"{name}_train_images", len(i))
+        results.number(f"{name}_test_images", len(j))
         dataset_rows.append({
             "dataset": NAMES[name], "image size": "×".join(str(s) for s in x.shape[1:]), "classes": len(classes),
             "train (split)": len(y), "test (split)": len(yt), "train (used)": len(i), "test (used)": len(j),
@@ -152,13 +157,15 @@ report.show(results.table("datasets", dataset_rows), 0)
 
 # %% [markdown]
 # The paper's Table 1 in content. The mirror's FER2013 has
-# {glue:text}`fer_happy:.1f`% happy faces over both splits; the paper states 33.4%.
+# {glue:text}`fer_happy:.1f`% happy faces over both splits. The paper's share of 33.4% happy
+# faces {claim}`fer2013_happy_share`.
 
 # %%
 if "fer2013" in datasets:
     glue("fer_happy", happy_share, display=False)
     report.show(results.compare("fer2013_happy", {"happy_share": happy_share},
-                                f"the mirror (the Kaggle images) has {happy_count:,} happy faces of {all_count:,}; the paper's 33.4% matches no split we know"), 1)
+                                f"the mirror (the Kaggle images) has {happy_count:,} happy faces of {all_count:,} "
+                                f"({happy_share:.1f}%); the paper's 33.4% matches no split of that release we know"), 1)
 
 # %% [markdown]
 # ## The pipeline on each dataset
@@ -235,36 +242,68 @@ results.table("baseline_runs", [{"dataset": NAMES[n], **b} for n, bs in baseline
 report.show(results.table("accuracy", accuracy_rows), 2)
 
 # %%
-second_ours = {f"{n}_{s}": runs[n].accuracy[f"second_{s}"] if n in runs else float("nan")
-               for n in ("mnist", "cifar10", "fer2013") for s in ("train", "test")}
-report.show(results.compare(
-    "second_model", second_ours,
-    "subsets, few epochs and a small CNN instead of an ImageNet-pretrained VGG-16 on 224x224 images (default profile)",
-), 2)
-
-# %%
-majority = {}
+majority, gaps = {}, {}
 for name, r in runs.items():
     share = 100.0 * float(torch.bincount(r.test_labels).max()) / len(r.test_labels)
     majority[name] = results.number(f"{name}_majority_class_test_share", share)
     b_test, _ = patch_pipeline.mean_std(b["test_accuracy"] for b in baselines[name])
-    glue(f"{name}_second_test", r.accuracy["second_test"], display=False)
-    glue(f"{name}_baseline_test", b_test, display=False)
-    glue(f"{name}_majority", share, display=False)
+    # differences of accuracies (%); rounded to 1e-6 to drop the float32 noise of the accuracies
+    gaps[name] = results.number(f"{name}_second_minus_baseline_test", round(r.accuracy["second_test"] - b_test, 6))
+    results.number(f"{name}_patch_mlp_test_minus_majority", round(r.accuracy["patch_mlp_test"] - share, 6))
 report.show(pd.DataFrame([{"dataset": NAMES[n], "largest class share of the test subset (%)": v} for n, v in majority.items()]), 1)
 
 # %% [markdown]
-# The paper's claim is a comparison: the second model (grid + image) against the same image
-# network alone; it reports that adding the patch probabilities "did not really affect the
-# performance". Here the second model reaches {glue:text}`mnist_second_test:.1f`% on the
-# MNIST test images (image CNN alone: {glue:text}`mnist_baseline_test:.1f`%),
-# {glue:text}`cifar10_second_test:.1f`% on CIFAR-10 (image CNN alone: {glue:text}`cifar10_baseline_test:.1f`%)
-# and {glue:text}`fer2013_second_test:.1f`% on FER2013 (image CNN alone: {glue:text}`fer2013_baseline_test:.1f`%).
-# At the default profile both are small CNNs trained for a few epochs on a few thousand
-# images, so the absolute accuracies are far below the paper's VGG-16 on whole datasets. On
-# FER2013 compare with the share of the larger class ("not happy",
-# {glue:text}`fer2013_majority:.1f`% of the test subset): a model near that share has learnt
-# little beyond always answering "not happy", which the paper also notes of its patch MLP.
+# The paper's Table 5 states lower bounds (above 97% training and 92% test accuracy on all
+# three problems). Each row below that misses its bound names the known cause for its dataset.
+
+# %%
+SPLIT_SIZE = {row["dataset"]: row["train (split)"] for row in dataset_rows}
+BRANCH = "a small CNN trained from scratch" if image_branch == "small" else "VGG-16 with ImageNet weights"
+
+
+def second_model_reason(name):
+    """Why our second model on ``name`` misses the paper's bound: the settings that differ."""
+    text = (f"{BRANCH} on {len(runs[name].train_labels):,} {NAMES[name]} images for "
+            f"{second_epochs} epoch{'s' if second_epochs != 1 else ''} behind a QIL without staircase (paper: ImageNet-pretrained VGG-16 on all "
+            f"{SPLIT_SIZE[NAMES[name]]:,} training images at 224x224, 80 epochs)")
+    if name == "fer2013":
+        text += "; the paper used its second methodology (one VGG-16 per class) here"
+    return text
+
+
+second_ours = {f"{n}_{s}": runs[n].accuracy[f"second_{s}"] if n in runs else float("nan")
+               for n in ("mnist", "cifar10", "fer2013") for s in ("train", "test")}
+second_reasons = {f"{n}_{s}": second_model_reason(n) for n in runs for s in ("train", "test")}
+report.show(results.compare("second_model", second_ours, second_reasons), 2)
+
+# %% [markdown]
+# Training accuracy above 97% on all three problems {claim}`second_train_above_97`; test
+# accuracy above 92% {claim}`second_test_above_92`.
+#
+# The paper also compares the second model (grid + image) with the same image network alone
+# (its Table 6, 10 runs of VGG-16): adding the patch probabilities "did not really affect the
+# performance". Here, on the test images:
+
+# %%
+def versus_text(name):
+    """One sentence: second model against the image-only CNN and the larger-class share."""
+    r, gap, share = runs[name], gaps[name], majority[name]
+    second = r.accuracy["second_test"]
+    side = lambda d: "level with" if abs(d) < 0.05 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
+    return (f"- **{NAMES[name]}**: second model {second:.1f}%, image-only CNN {second - gap:.1f}% "
+            f"(mean of {len(baselines[name])} runs): the second model is {side(gap)} it. Always answering the larger "
+            f"class would score {share:.1f}%: the second model is {side(second - share)} that.")
+
+
+display(Markdown("\n".join(versus_text(n) for n in runs)))
+
+# %% [markdown]
+# The second model's test accuracy within 2 points of the image-only CNN's on every dataset
+# (the paper's "really close") {claim}`close_to_cnn_baseline`; at most 2 points below it (the
+# abstract's "competitive performance with standard CNNs") {claim}`competitive_with_cnn`. The
+# paper notes of its FER2013 patch MLP that it almost always predicts "not happy", so that its
+# accuracy follows the non-happy share: within 3 points of the larger-class share here
+# {claim}`fer2013_patch_mlp_majority`.
 #
 # ## The rulesets (the paper's Table 7)
 #
@@ -294,22 +333,74 @@ report.show(frame.rename(columns=lambda c: c.replace("_", " ")), 2)
 # %%
 test_stats = {n: r.rule_test_stats for n, r in runs.items()}
 nan = float("nan")
+
+
+def second_model_text(name):
+    r = runs[name]
+    return (f"{NAMES[name]}'s second model here is {BRANCH} on {len(r.train_labels):,} images "
+            f"({r.accuracy['second_test']:.1f}% test accuracy) behind a QIL without staircase")
+
+
 tables = []
 if "mnist" in test_stats:
+    mnist_reasons = {
+        "fidelity": (f"{second_model_text('mnist')}: it is not constant between the hyperplanes the rules use, so its "
+                     f"{test_stats['mnist'].n_rules} rules, fitted to the training samples, carry over less to new images"),
+        "accuracy": (f"the rules follow the second model ({runs['mnist'].accuracy['second_test']:.1f}% test accuracy; "
+                     f"paper: VGG-16, above 92%), and rules that mimic a model are right about as often as it is"),
+    }
     tables.append(results.compare("ruleset_mnist", {"fidelity": 100 * test_stats["mnist"].fidelity, "accuracy": 100 * test_stats["mnist"].accuracy},
-                                  f"a second model trained on {len(runs['mnist'].train_labels):,} images for a few epochs is less regular than the paper's, so its rules generalise less"))
+                                  mnist_reasons))
+
+
+def found_reason(name):
+    text = (f"{second_model_text(name)}: other decision regions, so its {test_stats[name].n_rules} rules "
+            f"(from {runs[name].rule_train_stats.n_samples:,} training samples) cover another share of the test set")
+    if name == "fer2013":
+        text += "; the paper used its second methodology (one VGG-16 per class) here"
+    return text
+
+
+def antecedents_reason(name):
+    n = runs[name].rule_train_stats.n_samples
+    if test_stats[name].mean_antecedents < 3.0:
+        return (f"FidexGlo covers {n:,} training samples here (paper: the whole training set); with fewer samples to "
+                f"separate, fewer antecedents can reach full fidelity (not measured separately)")
+    return (f"a possible cause: {second_model_text(name)}, which is not constant between the QIL's hyperplanes, so "
+            f"isolating samples of one class can take more conditions (not measured separately)")
+
+
 tables.append(results.compare("rule_found", {n: 100 * (1 - test_stats[n].default_rule_rate) if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              "another second model (a small CNN on a subset) has other decision regions, so its rules cover another share of the test set"))
+                              {n: found_reason(n) for n in test_stats}))
 tables.append(results.compare("antecedents", {n: test_stats[n].mean_antecedents if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              "fewer training samples to separate (a subset): shorter rules already reach full fidelity"))
+                              {n: antecedents_reason(n) for n in test_stats}))
 report.show(pd.concat(tables, ignore_index=True), 2)
+
+# %% [markdown]
+# The paper's Table 7 claims, as this run measures them:
+#
+# - MNIST test fidelity 99.05%: {claim}`mnist_fidelity`; rule accuracy 98.82%:
+#   {claim}`mnist_rule_accuracy`; fidelity above rule accuracy: {claim}`mnist_fidelity_above_accuracy`.
+# - A rule fires for about 97.8% of the MNIST test samples: {claim}`rule_found_mnist`; 69% of
+#   CIFAR-10's: {claim}`rule_found_cifar10`; 84% of FER2013's: {claim}`rule_found_fer2013`.
+# - Three to four antecedents per rule on every dataset: {claim}`antecedents_three_to_four`;
+#   MNIST the fewest: {claim}`mnist_fewest_antecedents`; MNIST rules the largest covering:
+#   {claim}`mnist_largest_covering`; CIFAR-10 the most rules: {claim}`cifar10_most_rules`.
+# - CIFAR-10 test fidelity and accuracy both below MNIST's: {claim}`cifar10_below_mnist`.
+# - The model's test accuracy higher where the rules agree with it:
+#   {claim}`accuracy_up_when_rules_agree`; higher still where an activated rule agrees:
+#   {claim}`accuracy_up_when_activated`.
+# - Wrong activated rules rarest on MNIST: {claim}`wrong_rules_rare_mnist`; more than one
+#   correct activated rule per test sample on average: {claim}`several_rules_per_sample`.
+# - Training fidelity 100% (Sect. 4.2): {claim}`train_fidelity_100`.
 
 # %% [markdown]
 # ## Compute time per stage (the paper's Table 8)
 #
 # The paper trained on one GPU and extracted rules on 48 CPU cores; here everything runs on 2
 # CPU cores, on the default profile's subsets. The benchmark `bench/rules.py` compares this
-# project's FidexGlo kernel with dimlpfidex 1.0.1 on identical inputs (time, rules, fidelity).
+# project's FidexGlo kernel with dimlpfidex 1.0.1 {cite:p}`hesxplain_dimlpfidex`, the
+# authors' implementation, on identical inputs (time, rules, fidelity).
 
 # %%
 time_rows = []
@@ -396,14 +487,16 @@ results.number("widget_embedded_rules", {d: len(e["rules"]) for d, e in entries.
 explorer
 
 # %% [markdown]
-# ## What this reproduces, and what not
+# ## What this chapter runs, and what not
 #
-# Reproduced in kind: rules that mix patch-probability and pixel antecedents, their drawings,
-# a sample explained by several rules, and the statistics of the paper's Table 7 on all
-# three datasets. Not reproduced at the default profile: the paper's scale (whole datasets,
-# every patch, VGG-16 on 224×224 images, 60/80 epochs, 10 baseline runs), so our accuracies
-# and rulesets are those of small models trained briefly on 2 CPU cores; run
-# `PROFILE=paper` on a machine with internet and a GPU for the paper's setting.
+# The chapter runs the paper's whole first methodology on all three datasets: rules that mix
+# patch-probability and pixel antecedents, their drawings, samples explained by several rules,
+# and the statistics of the paper's Tables 4-8. It does not run the paper's scale at the
+# default profile (whole datasets, every patch, VGG-16 on 224×224 images, 60/80 epochs, 10
+# baseline runs) nor its second methodology for FER2013: the models here are small CNNs
+# trained briefly on 2 CPU cores. `PROFILE=paper` runs the paper's setting on a machine with
+# internet and a GPU. Which of the paper's claims hold in this run is computed in the claims
+# table below.
 
 # %% tags=["remove-input"]
 results.save();

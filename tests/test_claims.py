@@ -139,6 +139,7 @@ def test_unmeasured_and_requires_give_the_reason():
         (claim({"within": {"value": "numbers.a", "target": 1, "tolerance": 1}}, colour="red"), "unknown fields"),
         ({"id": "c", "claim": "x", "where": "y", "check": {"unmeasured": "z"}}, "'paper' is required"),
         (claim({"unmeasured": ""}), "unmeasured takes the reason"),
+        (claim({"bound": {"value": "numbers.a", "at_least": 1, "format": "d"}}), "format must be a format spec"),
         (claim({"bound": {"value": "numbers.a", "at_least": 1}}, requires={"value": "numbers.a"}), "requires takes"),
     ],
 )
@@ -179,7 +180,7 @@ def test_markdown_table_and_status():
         claims.Verdict("c", "w", "T3", "1", "–", claims.UNMEASURED, "no data"),
     ]
     table = claims.markdown_table(found)
-    assert "x \\| y" in table and "❌ fails" in table and "smaller scale" in table
+    assert "x \\| y *(T1)*" in table and "| **fails** |" in table and "smaller scale" in table
     assert claims.status(found) == "1 of 3 claims hold; 1 fail; 1 not measured here"
     assert claims.status(None) == "not run in this build"
 
@@ -268,3 +269,11 @@ def test_built_pages_show_the_claims(smoke_book):
         assert 'id="claims"' in page and "verdict" in page
         assert claims.status(claims.evaluate_file(chapter, smoke_book)) in intro
     assert (html / "bibliography.html").exists()
+
+
+def test_a_why_text_names_a_value_an_older_run_did_not_record():
+    found = verdict({"bound": {"value": "numbers.sparsity", "at_most": 5}},
+                    why="{numbers[sparsity]:.0f} % at gamma {parameters[gamma]}, {numbers[newer]:.1f} blocks")
+    assert found.why == "17 % at gamma 0.9, [numbers.newer: not recorded by this run] blocks"
+    with pytest.raises(claims.LedgerError, match="not a valid format string"):
+        verdict({"bound": {"value": "numbers.sparsity", "at_most": 5}}, why="{numbers[sparsity]:.q}")

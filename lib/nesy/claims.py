@@ -341,6 +341,11 @@ def _validate_claim(chapter: str, claim: Any, seen: set[str]) -> None:
     missing, extra = required - set(options), set(options) - required - optional - OPTION_FIELDS
     if missing or extra:
         fail(f"{kind} needs {sorted(required)} and allows {sorted(optional | OPTION_FIELDS)}; missing {sorted(missing)}, unknown {sorted(extra)}")
+    if "format" in options:
+        try:
+            format(1.5, str(options["format"]))
+        except ValueError:
+            fail(f"format must be a format spec for a float (e.g. '.1f', '.0f', '.3g'), got {options['format']!r}")
     requires = claim.get("requires")
     if requires is not None and not (isinstance(requires, Mapping) and set(requires) == {"value", "reason"}):
         fail("requires takes {value: REF, reason: text}")
@@ -355,14 +360,35 @@ def ledger(chapter: str) -> list[dict]:
     return claims
 
 
+class _NotRecorded:
+    """Stands in a why text for a value the run did not record (an older results file)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __format__(self, spec: str) -> str:
+        return f"[{self.name}: not recorded by this run]"
+
+
+class _Store(dict):
+    def __init__(self, name: str, values: Mapping):
+        super().__init__({k: (_NotRecorded(f"{name}.{k}") if v is None else v) for k, v in values.items()})
+        self.name = name
+
+    def __missing__(self, key):
+        return _NotRecorded(f"{self.name}.{key}")
+
+
 def _why(claim: Mapping, results: Mapping) -> str:
-    text = str(claim.get("why", "")).strip()
+    """The claim's ``why``, its ``{numbers[...]}``/``{parameters[...]}`` fields filled from the run."""
+    text = " ".join(str(claim.get("why", "")).split())
     if not text:
         return "no reason recorded in the ledger"
+    stores = {key: _Store(key, results.get(key, {})) for key in ("numbers", "parameters")}
     try:
-        return text.format(**{key: results.get(key, {}) for key in ("numbers", "parameters")})
-    except (KeyError, IndexError, ValueError, TypeError) as error:
-        raise LedgerError(f"claim {claim['id']!r}: its why text quotes a value the run lacks ({error})") from None
+        return text.format(**stores)
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError) as error:
+        raise LedgerError(f"claim {claim['id']!r}: its why text is not a valid format string ({error!r})") from None
 
 
 def check_claim(claim: Mapping, results: Mapping) -> Verdict:
@@ -419,10 +445,9 @@ def _cell(text: str) -> str:
 
 
 def markdown_table(verdicts: Sequence[Verdict]) -> str:
-    """The claims as a Markdown table: claim, where, paper, ours, verdict, why."""
-    lines = ["| claim | where | paper | ours | verdict | why it differs |", "|---|---|---|---|---|---|"]
+    """The claims as a Markdown table: claim (where the paper makes it), paper, ours, verdict, why."""
+    lines = ["| claim (where in the paper) | paper | ours | verdict | why it differs |", "|---|---|---|---|---|"]
     for v in verdicts:
-        mark = {HOLDS: "✅ holds", FAILS: "❌ fails", UNMEASURED: "➖ not measured here"}[v.verdict]
-        cells = [v.claim, v.where, v.paper, v.ours, f"**{mark}**", v.why]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        cells = [f"{_cell(v.claim)} *({_cell(v.where)})*", _cell(v.paper), _cell(v.ours), f"**{v.verdict}**", _cell(v.why)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

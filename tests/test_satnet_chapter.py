@@ -21,4 +21,10 @@ def test_same_seed_same_results(smoke_book, tmp_path):
         runner.run_chapter("vi_satnet", "smoke")
     first, second = _results(smoke_book, "vi_satnet"), _results(tmp_path, "vi_satnet")
     assert first["numbers"] and first["tables"]["table1_imagenette"]
+    # the head ablation: both heads on the same masks, and the main rows are the flatten head's
+    heads = first["tables"]["table1_imagenette_heads"]
+    assert [r["head"] for r in heads] == ["flatten"] * 10 + ["pooled"] * 10
+    main = [{k: v for k, v in r.items() if k != "head"} for r in heads[:10]]
+    assert main == first["tables"]["table1_imagenette"]
+    assert [r["C"] for r in first["tables"]["imagenette_C_accuracy"]][:2] == ["flatten", "pooled"]
     assert first == second

@@ -16,8 +16,12 @@ uniform_vector, unit_vectors, init_clauses
 train_visatnet, History, feature_vectors, feature_map, random_masks, cosine_loss, evaluate_loss,
 known_mean_completion
     Per-class training on the re-generation task (:mod:`nesy.satnet.train`).
-vi_c_agreement, Agreement, decide, masked_baseline, mask_sweep
-    Algorithm 1, Table 1's baseline and the mask-ratio sweep (:mod:`nesy.satnet.agreement`).
+vi_c_agreement, vi_c_agreements, Agreement, decide, masked_baseline, mask_sweep
+    Algorithm 1 (with one ``C`` or several on the same completions), Table 1's baseline and the
+    mask-ratio sweep (:mod:`nesy.satnet.agreement`).
+FlattenClassifier, PooledClassifier, train_classifier, classifier_accuracy, normalise_positions
+    A ``C`` trained on a frozen backbone's feature maps: the VGG-like flatten head that reads
+    every position, or the pooled one (:mod:`nesy.satnet.classifier`).
 minimal_significant_sets, MSF, target_similarity, position_evidence
     Algorithm 2 (:mod:`nesy.satnet.msf`); per-position class evidence.
 extract_features
@@ -31,7 +35,9 @@ from nesy.satnet.stock import StockSATNet, stock_mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
 from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map, feature_vectors,
                                known_mean_completion, random_masks, train_visatnet)
-from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement
+from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement, vi_c_agreements
+from nesy.satnet.classifier import (FlattenClassifier, PooledClassifier, classifier_accuracy, normalise_positions,
+                                   train_classifier)
 from nesy.satnet.msf import MSF, minimal_significant_sets, position_evidence, target_similarity
 from nesy.satnet.features import extract_features
 from nesy.satnet.erf import effective_receptive_fields, erf_outlines
@@ -41,7 +47,8 @@ __all__ = [
     "stock_mix", "uniform_vector", "unit_vectors",
     "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "known_mean_completion", "random_masks",
     "train_visatnet",
-    "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement",
+    "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement", "vi_c_agreements",
+    "FlattenClassifier", "PooledClassifier", "classifier_accuracy", "normalise_positions", "train_classifier",
     "MSF", "minimal_significant_sets", "position_evidence", "target_similarity",
     "extract_features", "effective_receptive_fields", "erf_outlines",
 ]

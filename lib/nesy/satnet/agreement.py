@@ -14,7 +14,7 @@ Both fallbacks are counted (:class:`Agreement`), so a reader sees how often they
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -53,10 +53,61 @@ def decide(agree: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     return score.argmax(1)
 
 
+def _as_heads(classifiers) -> dict[str, nn.Module]:
+    """A single ``C`` or a mapping ``name -> C`` as a non-empty dict (a single one is named "C")."""
+    heads = {"C": classifiers} if isinstance(classifiers, nn.Module) else dict(classifiers)
+    if not heads or not all(isinstance(c, nn.Module) for c in heads.values()):
+        raise TypeError("classifiers must be an nn.Module or a non-empty mapping of names to nn.Modules")
+    return heads
+
+
 @torch.no_grad()
+def vi_c_agreements(layers: Sequence[nn.Module], classifiers: Mapping[str, nn.Module], vectors: torch.Tensor,
+                    mask: torch.Tensor, height: int, width: int, batch_size: int = 128) -> dict[str, Agreement]:
+    """Algorithm 1 with several classifiers over the same completions.
+
+    Each Vi-SATNet completes the batch once; every ``C`` of `classifiers` classifies that
+    completion, so the heads are compared on identical re-generated maps.
+
+    Parameters
+    ----------
+    layers : L Vi-SATNets, ``layers[l]`` trained on class l.
+    classifiers : name -> C, each a feature map ``(B, K, H, W)`` -> logits ``(B, L)`` over the same
+        L classes.
+    vectors : (B, n, k) feature vectors; mask : (B, n) bool, True = missing.
+    height, width : the feature map's H, W (n = H * W).
+
+    Returns
+    -------
+    dict name -> :class:`Agreement`, in the order of `classifiers`.
+    """
+    heads = _as_heads(classifiers)
+    if vectors.shape[0] != mask.shape[0]:
+        raise ValueError(f"vectors and mask must have the same batch size; got {vectors.shape[0]}, {mask.shape[0]}")
+    probs = {name: [] for name in heads}
+    agree = {name: [] for name in heads}
+    for i in range(0, vectors.shape[0], batch_size):
+        x, mk = vectors[i:i + batch_size], mask[i:i + batch_size]
+        p_row, a_row = {name: [] for name in heads}, {name: [] for name in heads}
+        for label, layer in enumerate(layers):
+            completed = feature_map(layer(x, mk), height, width)  # (b, K, H, W), computed once for every C
+            for name, classifier in heads.items():
+                p = classifier(completed).softmax(1)  # (b, L)
+                p_row[name].append(p[:, label])
+                a_row[name].append(p.argmax(1) == label)
+        for name in heads:
+            probs[name].append(torch.stack(p_row[name], 1))
+            agree[name].append(torch.stack(a_row[name], 1))
+    out = {}
+    for name in heads:
+        probs_t, agree_t = torch.cat(probs[name]), torch.cat(agree[name])
+        out[name] = Agreement(pred=decide(agree_t, probs_t), agreeing=agree_t.sum(1), probs=probs_t)
+    return out
+
+
 def vi_c_agreement(layers: Sequence[nn.Module], classifier: nn.Module, vectors: torch.Tensor, mask: torch.Tensor,
                    height: int, width: int, batch_size: int = 128) -> Agreement:
-    """Algorithm 1 over a batch.
+    """Algorithm 1 over a batch with one ``C`` (:func:`vi_c_agreements` with a single head).
 
     Parameters
     ----------
@@ -65,64 +116,80 @@ def vi_c_agreement(layers: Sequence[nn.Module], classifier: nn.Module, vectors: 
     vectors : (B, n, k) feature vectors; mask : (B, n) bool, True = missing.
     height, width : the feature map's H, W (n = H * W).
     """
-    if vectors.shape[0] != mask.shape[0]:
-        raise ValueError(f"vectors and mask must have the same batch size; got {vectors.shape[0]}, {mask.shape[0]}")
-    probs = []
-    agree = []
-    for i in range(0, vectors.shape[0], batch_size):
-        x, mk = vectors[i:i + batch_size], mask[i:i + batch_size]
-        p_row, a_row = [], []
-        for label, layer in enumerate(layers):
-            p = classifier(feature_map(layer(x, mk), height, width)).softmax(1)  # (b, L)
-            p_row.append(p[:, label])
-            a_row.append(p.argmax(1) == label)
-        probs.append(torch.stack(p_row, 1))
-        agree.append(torch.stack(a_row, 1))
-    probs_t, agree_t = torch.cat(probs), torch.cat(agree)
-    return Agreement(pred=decide(agree_t, probs_t), agreeing=agree_t.sum(1), probs=probs_t)
+    return vi_c_agreements(layers, {"C": classifier}, vectors, mask, height, width, batch_size)["C"]
 
 
 @torch.no_grad()
 def masked_baseline(classifier: nn.Module, vectors: torch.Tensor, mask: torch.Tensor, height: int,
-                    width: int) -> torch.Tensor:
-    """Table 1's "without re-generation": the masked vectors set to the uniform unit vector, the
-    others normalised as Vi-SATNet's inputs are, classified by C. Returns ``(B,)`` classes."""
-    v, _ = unit_vectors(vectors)
+                    width: int, normalise: bool = True) -> torch.Tensor:
+    """Table 1's "without re-generation": the masked vectors set to the uniform unit vector and
+    the map classified by C. Returns ``(B,)`` classes.
+
+    normalise : the unmasked vectors normalised, as Vi-SATNet's inputs are (True), or left raw,
+        as C may have been trained (False; the uniform vector then has unit length among raw
+        vectors of the backbone's own scale).
+    """
+    v = unit_vectors(vectors)[0] if normalise else vectors
     v = torch.where(mask[..., None], uniform_vector(v.shape[-1], v.dtype), v)
     return classifier(feature_map(v, height, width)).argmax(1)
 
 
-def mask_sweep(layers: Sequence[nn.Module], classifier: nn.Module, vectors: torch.Tensor, labels: torch.Tensor,
-               height: int, width: int, ratios: Sequence[float], masks: int, seed: int = 0, progress=None) -> list[dict]:
-    """Table 1: accuracy with and without re-generation for every mask ratio.
+def mask_sweep(layers: Sequence[nn.Module], classifiers: nn.Module | Mapping[str, nn.Module], vectors: torch.Tensor,
+               labels: torch.Tensor, height: int, width: int, ratios: Sequence[float], masks: int, seed: int = 0,
+               progress=None) -> list[dict]:
+    """Table 1: accuracy with and without re-generation for every mask ratio and every ``C``.
 
     For each ratio, `masks` rounds; in each round every image gets its own random mask of
-    ``round(ratio * n)`` positions (:func:`nesy.satnet.random_masks`). Returns one row per
-    ratio: ``mask_ratio`` (%), ``without_mean``, ``without_std``, ``with_mean``, ``with_std``
-    (accuracy in %, std over the rounds, ddof=1; 0 for one round), ``none_agree`` and
-    ``several_agree`` (images decided by a fallback, summed over rounds).
+    ``round(ratio * n)`` positions (:func:`nesy.satnet.random_masks`), the same for every
+    ``C``; the Vi-SATNets run once per round (:func:`vi_c_agreements`).
+
+    classifiers : one C (named ``"C"``) or a mapping name -> C.
+
+    Returns one row per (C, ratio), C by C in the given order, then ratio by ratio: ``head``
+    (the name), ``mask_ratio`` (%), ``without_mean``, ``without_std`` (the baseline with the
+    unmasked vectors normalised), ``without_raw_mean``, ``without_raw_std`` (the same with the
+    unmasked vectors raw), ``with_mean``, ``with_std`` (Algorithm 1) (accuracy in %, std over
+    the rounds, ddof=1; 0 for one round), ``none_agree`` and ``several_agree`` (images decided
+    by a fallback, summed over rounds).
     progress: optional callable(done, total) after every round.
     """
     from nesy.satnet.train import random_masks
 
+    heads = _as_heads(classifiers)
     if masks < 1:
         raise ValueError(f"masks must be >= 1; got {masks}")
     gen = torch.Generator().manual_seed(seed)
     n = vectors.shape[1]
-    rows, done = [], 0
+    rows = {name: [] for name in heads}
+    done = 0
+
+    def pct(pred):
+        return 100.0 * float((pred == labels).float().mean())
+
+    def std(t):
+        return float(t.std()) if len(t) > 1 else 0.0
+
     for ratio in ratios:
-        without, with_, none, several = [], [], 0, 0
+        acc = {name: {"without": [], "without_raw": [], "with": []} for name in heads}
+        none = {name: 0 for name in heads}
+        several = {name: 0 for name in heads}
         for _ in range(masks):
             mask = random_masks(vectors.shape[0], n, ratio, gen)
-            without.append(100.0 * float((masked_baseline(classifier, vectors, mask, height, width) == labels).float().mean()))
-            result = vi_c_agreement(layers, classifier, vectors, mask, height, width)
-            with_.append(100.0 * float((result.pred == labels).float().mean()))
-            none, several = none + result.none, several + result.several
+            agreements = vi_c_agreements(layers, heads, vectors, mask, height, width)
+            for name, classifier in heads.items():
+                acc[name]["without"].append(pct(masked_baseline(classifier, vectors, mask, height, width)))
+                acc[name]["without_raw"].append(pct(masked_baseline(classifier, vectors, mask, height, width,
+                                                                    normalise=False)))
+                acc[name]["with"].append(pct(agreements[name].pred))
+                none[name] += agreements[name].none
+                several[name] += agreements[name].several
             done += 1
             if progress is not None:
                 progress(done, len(ratios) * masks)
-        w, r = torch.tensor(without, dtype=torch.float64), torch.tensor(with_, dtype=torch.float64)
-        std = (lambda t: float(t.std()) if len(t) > 1 else 0.0)
-        rows.append({"mask_ratio": round(100 * ratio), "without_mean": float(w.mean()), "without_std": std(w),
-                     "with_mean": float(r.mean()), "with_std": std(r), "none_agree": none, "several_agree": several})
-    return rows
+        for name in heads:
+            row = {"head": name, "mask_ratio": round(100 * ratio)}
+            for column, values in acc[name].items():
+                t = torch.tensor(values, dtype=torch.float64)
+                row |= {f"{column}_mean": float(t.mean()), f"{column}_std": std(t)}
+            rows[name].append(row | {"none_agree": none[name], "several_agree": several[name]})
+    return [row for name in heads for row in rows[name]]

@@ -59,8 +59,12 @@ def test_efficientnet_lite0_split_equals_the_original_network(lite0, val224):
         stem = nn.functional.relu6(net._bn0(net._conv_stem((x - 0.5) / 0.5)))
         torch.testing.assert_close(lite0.first(x), stem, rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(lite0(small), net((small - 0.5) / 0.5), rtol=1e-4, atol=1e-4)
-    lin = smt.linearise(lite0.first, 224)  # the folded first layer as an affine map of pixels
+    lin = smt.linearise(lite0.first, 224, "folded")  # the folded first layer as an affine map of pixels
     torch.testing.assert_close(lin.pre_activation(x).float(), lite0.first.pre_activation(x), rtol=1e-4, atol=1e-4)
+    raw = smt.linearise(lite0.first, 224, "reference")  # the stem's convolution alone, before batch norm
+    with torch.no_grad():
+        torch.testing.assert_close(raw.pre_activation(x).float(), net._conv_stem((x - 0.5) / 0.5), rtol=1e-4, atol=1e-4)
+    assert raw.masked_pixel == (0.5, 0.5, 0.5)
     assert lite0.first.padding == (0, 1, 0, 1) and lite0.first.output_shape(224) == (32, 112, 112)
 
 

@@ -94,3 +94,44 @@ def test_pixel_ig_is_complete_and_grad_cam_is_an_upsampled_map():
     cam = sm.grad_cam(model, x, [0, 2])
     assert cam.shape == (2, 16, 16) and (cam >= 0).all()
     assert np.isfinite(sm.lsc(model, x[0], cam[0], n_thresholds=10).score) or not cam[0].any()
+
+
+def test_box_scorer_is_exact_and_forwards_each_box_once():
+    model = tiny_model()
+    x = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(3))
+    boxes = sm.grid_boxes((16, 16), cells=4, min_cells=1)
+    brute = sm.BoxScorer(model, x, 1).scores(boxes)
+    scorer = sm.BoxScorer(model, x, 1)
+    best = scorer.best(boxes)
+    i = int(np.argmin([r.score for r in brute]))
+    assert best.box == brute[i].box and best.score == pytest.approx(brute[i].score) and best.n_boxes == len(boxes)
+    assert best.n_scored <= len(boxes) and scorer.n_forward == len(scorer.confidence) <= len(boxes)
+    again = scorer.n_forward
+    assert sm.optbox(model, x, 1, cells=4, min_cells=1, scorer=scorer).box == best.box and scorer.n_forward == again
+    with pytest.raises(ValueError, match="differs from the scorer"):
+        sm.optbox(model, x, 0, cells=4, min_cells=1, scorer=scorer)
+
+
+def test_crops_are_min_max_stretched_as_the_reference():
+    x = 0.25 + 0.5 * torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(4))
+    box = sm.Box(2, 2, 6, 6)
+    stretched, plain = sm.crop_resize(x, box, "minmax"), sm.crop_resize(x, box)
+    assert float(stretched.min()) == 0.0 and float(stretched.max()) == pytest.approx(1.0)
+    torch.testing.assert_close(stretched, (plain - plain.min()) / (plain.max() - plain.min()))
+    with pytest.raises(ValueError, match="normalise must be one of"):
+        sm.crop_resize(x, box, "zscore")
+
+
+def test_wilson_interval_brackets_the_rate_even_at_zero():
+    low, high = sm.wilson_interval(0.0, 30)
+    assert low == 0.0 and 0.10 < high < 0.12  # 0 of 30 still allows ~11%
+    low, high = sm.wilson_interval(0.5, 100)
+    assert low < 0.5 < high and high - low == pytest.approx(2 * sm.proportion_ci(0.5, 100), rel=0.02)
+
+
+def test_contrast_examples_pick_the_widest_wins_and_losses():
+    nan = float("nan")
+    scores = {"SMUG": [-2.0, -1.0, 0.5, nan, -3.0], "IG": [-1.0, -1.5, -0.5, -1.0, -2.9], "GC": [0.0, -0.5, nan, 0.0, nan]}
+    wins, losses = sm.contrast_examples(scores, "SMUG", ["IG", "GC"], 2, 2)
+    assert wins == [0, 4] and losses == [3, 2]  # no box for SMUG on image 3 is its worst loss
+    assert sm.contrast_examples(scores, "SMUG", ["GC"], 5, 0) == ([0, 1], [])  # GC has no box on 2 and 4: skipped

@@ -30,6 +30,38 @@ def test_linearise_matches_first_layer_and_black_offset():
     torch.testing.assert_close(lin.offset, first.pre_activation(torch.zeros(1, 3, 8, 8, dtype=torch.float64))[0])
 
 
+def tiny_bn_first(seed=0):
+    """A first layer with a batch norm folded in (negative scales on some channels)."""
+    g = torch.Generator().manual_seed(seed)
+    conv = torch.randn(4, 3, 3, 3, generator=g)
+    scale, shift = torch.tensor([1.5, -0.7, 0.3, 2.0]), torch.randn(4, generator=g) + 1.0
+    return FirstConv(conv * scale[:, None, None, None], shift, mean=(0.4, 0.5, 0.6), std=(0.25, 0.5, 0.4), stride=(2, 2),
+                     padding=(0, 1, 0, 1), activation="relu6", conv_weight=conv, conv_bias=torch.zeros(4))
+
+
+def test_reference_mode_constrains_the_raw_convolution_with_mean_masking():
+    first = tiny_bn_first()
+    ref, folded = smt.linearise(first, 8, "reference"), smt.linearise(first, 8, "folded")
+    x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(ref.pre_activation(x), first.conv_output(x.double()), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(folded.pre_activation(x), first.pre_activation(x.double()), rtol=1e-12, atol=1e-12)
+    assert ref.masked_pixel == pytest.approx((0.4, 0.5, 0.6)) and folded.masked_pixel == (0.0, 0.0, 0.0)
+    # a masked pixel is 0 in the network's input, so the fully masked image gives 0 (no conv bias)
+    mean_image = torch.tensor(ref.masked_pixel, dtype=torch.float64).reshape(1, 3, 1, 1).expand(1, 3, 8, 8)
+    assert ref.pre_activation(mean_image).abs().max() < 1e-12
+    p = smt.mask_problem(ref, x[0], torch.arange(20), gamma=0.0, block=2)
+    assert not p.empty_mask_feasible and np.allclose(p.offsets, 0.0)
+    # the reference's masked image is x * mask in the network's input space: check A m against a forward pass
+    m = np.random.default_rng(0).random(p.n_vars) < 0.5
+    keep = torch.from_numpy(np.kron(p.block_mask(m), np.ones((2, 2)))[:8, :8].astype(bool))
+    z = (x[0].double() - mean_image[0]) * keep
+    masked_pixels = z + mean_image[0]
+    pre = first.conv_output(masked_pixels[None]).reshape(-1).numpy()[p.neurons]
+    np.testing.assert_allclose(p.A @ m.astype(float) + p.offsets, pre, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ValueError, match="constraint must be one of"):
+        smt.linearise(first, 8, "raw")
+
+
 def test_receptive_fields_respect_stride_and_asymmetric_padding():
     lin = smt.linearise(tiny_first(), 4)  # output 2x2; bottom/right padding of one row/column
     rows, cols, valid = lin.taps([0, 3])  # neurons (c0, 0, 0) and (c0, 1, 1)
@@ -120,10 +152,14 @@ def test_bad_arguments():
         smt.top_k_neurons(torch.rand(2, 3, 3), 0)
 
 
-def test_top_k_keeps_positive_attributions_best_first():
+def test_top_k_best_first_by_both_rules():
     attr = torch.tensor([[[0.5, -1.0], [2.0, 0.0]], [[0.1, 3.0], [-0.2, 0.0]]])  # (2, 2, 2)
     assert smt.top_k_neurons(attr, 3).tolist() == [5, 2, 0]  # channel-major: (1, 0, 1) = 5
-    assert smt.top_k_neurons(attr, 10).tolist() == [5, 2, 0, 4]
+    # the reference keeps the k largest whatever their sign; "positive" drops the rest
+    assert smt.top_k_neurons(attr, 10).tolist()[:4] == [5, 2, 0, 4] and len(smt.top_k_neurons(attr, 10)) == 8
+    assert smt.top_k_neurons(attr, 10, rule="positive").tolist() == [5, 2, 0, 4]
+    with pytest.raises(ValueError, match="rule must be one of"):
+        smt.top_k_neurons(attr, 3, rule="largest")
 
 
 def test_first_layer_ig_completeness_and_batching():

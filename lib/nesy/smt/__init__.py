@@ -2,9 +2,9 @@
 
 Public API::
 
-    linearise(first, image_size) -> AffineConv          # first layer as an affine map of pixels
+    linearise(first, image_size, constraint="reference"|"folded") -> AffineConv   # Eq. 3's affine map
     first_layer_ig(model, x, target, n_steps=200) -> (activations, attributions)   # captum
-    top_k_neurons(attributions, k) -> LongTensor         # positive attributions, best first
+    top_k_neurons(attributions, k, rule="reference") -> LongTensor   # the k largest, best first
     mask_problem(lin, x, neurons, gamma, block=4) -> MaskProblem   # Eq. 3
     solve(problem, backend="highs"|"z3") -> MaskSolution; solve_z3, solve_highs, brute_force
     smug_saliency, smug_base_saliency, receptive_field_map, pixel_mask, rescale, sparsity
@@ -12,7 +12,8 @@ Public API::
         -> SmugExplanation
     MLP, train_mlp, full_mask_z3, full_mask_milp, full_mask_brute_force -> FullMaskResult
         # Appendix A: the whole 784-32-10 MNIST network in SMT (Eq. 6)
-    evaluate_image(model, lin, x, label, boxes, k, gammas) -> ImageEvaluation   # Table 1, one image
+    evaluate_image(model, lin, x, label, boxes, k, variants) -> ImageEvaluation   # Table 1, one image
+    variant_key(constraint, gamma) -> "SMUG@reference:0"
 
 Typical use::
 
@@ -25,9 +26,9 @@ Typical use::
 """
 
 from .full_network import MLP, FullMaskResult, full_mask_brute_force, full_mask_milp, full_mask_z3, logit_margin, train_mlp
-from .evaluation import METHODS, ImageEvaluation, evaluate_image
+from .evaluation import METHODS, ImageEvaluation, evaluate_image, variant_key
 from .attribution import first_layer_ig, top_k_neurons
-from .linear import AffineConv, linearise
+from .linear import CONSTRAINT_MODES, AffineConv, linearise
 from .masks import MaskProblem, MaskSolution, brute_force, mask_problem, solve, solve_highs, solve_z3
 from .pipeline import SmugExplanation, explain, explain_from_attributions
 from .saliency import pixel_mask, receptive_field_map, rescale, smug_base_saliency, smug_saliency, sparsity
@@ -36,6 +37,8 @@ __all__ = [
     "METHODS",
     "ImageEvaluation",
     "evaluate_image",
+    "variant_key",
+    "CONSTRAINT_MODES",
     "MLP",
     "FullMaskResult",
     "full_mask_brute_force",

@@ -21,7 +21,7 @@ def first_layer_ig(
     *,
     n_steps: int = 200,
     method: str = "riemann_trapezoid",
-    internal_batch_size: int = 8,
+    internal_batch_size: int = 16,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Activations and their IG attributions, both ``(N, O, H', W')``.
 
@@ -29,7 +29,8 @@ def first_layer_ig(
     x: pixels ``(N, 3, S, S)`` in [0, 1]. target: class index per image (int, list or
         LongTensor ``(N,)``), usually the model's prediction.
     n_steps: IG path points (200 as in SMUG's reference). internal_batch_size: path points
-        evaluated per forward/backward pass (4-8 is fastest on CPU for EfficientNet-Lite0).
+        evaluated per forward/backward pass (16 was fastest on 2 CPU cores for EfficientNet-Lite0
+        with its batch norms folded: 41 ms per image and step, against 55 at 8 and 57 at 32).
     """
     from captum.attr import IntegratedGradients
 
@@ -59,16 +60,24 @@ def first_layer_ig(
     return h.detach(), attr.detach().contiguous()
 
 
-def top_k_neurons(attributions: torch.Tensor, k: int) -> torch.Tensor:
-    """Flat (channel-major) indices of the at most k neurons with the largest *positive*
-    attribution, best first. attributions: ``(O, H', W')`` for one image.
+TOP_K_RULES = ("reference", "positive")
 
-    Fewer than k are returned when fewer than k attributions are positive.
+
+def top_k_neurons(attributions: torch.Tensor, k: int, rule: str = "reference") -> torch.Tensor:
+    """Flat (channel-major) indices of the k neurons with the largest signed attribution,
+    best first. attributions: ``(O, H', W')`` for one image.
+
+    rule: ``"reference"`` keeps the k largest whatever their sign, as google-research
+    ``smug_saliency`` does (it then constrains only those whose pre-activation is positive,
+    which :func:`~nesy.smt.masks.mask_problem` does for either rule); ``"positive"`` also drops
+    the non-positive attributions, so fewer than k may be returned.
     """
     if attributions.dim() != 3:
         raise ValueError(f"attributions must be (O, H', W') for one image; got shape {list(attributions.shape)}")
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
+    if rule not in TOP_K_RULES:
+        raise ValueError(f"rule must be one of {TOP_K_RULES}; got {rule!r}")
     flat = attributions.reshape(-1)
     values, order = torch.topk(flat, min(k, flat.numel()), sorted=True)
-    return order[values > 0]
+    return order if rule == "reference" else order[values > 0]

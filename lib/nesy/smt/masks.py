@@ -1,9 +1,11 @@
 """SMUG's minimal-mask problem (Eqs. 2-3) and two exact solvers: z3 and a MILP on HiGHS.
 
 One 0/1 variable M_b per ``block x block`` square of pixels (shared by the colour
-channels); a masked pixel takes the value ``masked_value`` (0 = black, as the reference).
-For every chosen neuron t with original pre-activation ``a_t > 0``, the pre-activation of
-the masked image must stay above ``gamma * a_t``. The first layer is affine
+channels); a masked pixel takes the constraint mode's masked value (``"reference"``: 0 in the
+network's input, the mean colour; ``"folded"``: black; :mod:`nesy.smt.linear`). For every
+chosen neuron t whose original value ``a_t`` (the mode's quantity: the convolution before
+batch norm, or the folded pre-activation) is positive, the value on the masked image must
+stay above ``gamma * a_t``. The first layer is affine
 (:mod:`nesy.smt.linear`), so with ``x0`` the fully masked image::
 
     pre_t(masked) = pre_t(x0) + sum_b M_b * g_tb,   g_tb = L(x - x0) restricted to block b
@@ -14,13 +16,16 @@ and the problem is the integer programme
 
 over the blocks that some chosen neuron's receptive field touches (every other block
 would be 0 at the optimum). When ``pre_t(x0) > gamma * a_t`` for every t the empty mask
-is optimal: with EfficientNet-Lite0's folded biases this is common at ``gamma = 0``
+is optimal: in the ``"folded"`` mode, with EfficientNet-Lite0's folded biases, this is
+common at ``gamma = 0``; in the ``"reference"`` mode ``pre_t(x0) = 0`` (no bias, masked input
+0), so the empty mask never satisfies ``gamma = 0``
 (:attr:`MaskProblem.empty_mask_feasible` says so before any solve).
 
 Backends: :func:`solve_z3` (``z3.Optimize``, Int variables in {0, 1}, as the reference;
 a timeout gives status ``"unknown"``, never an exception) and :func:`solve_highs`
-(``scipy.optimize.milp``; the strict inequality becomes ``>= rhs + margin`` with a margin
-far below the coefficients' scale, and the solution is re-checked strictly in float64).
+(``scipy.optimize.milp``: the optimum of the non-strict relaxation ``A m >= rhs`` is a lower
+bound and is the answer when it passes a strict float64 re-check; otherwise ``>= rhs + margin``
+with a margin below the slack of the all-ones mask; what HiGHS cannot prove goes to z3).
 """
 
 from __future__ import annotations
@@ -116,7 +121,7 @@ def mask_problem(
     gamma: float,
     *,
     block: int = 4,
-    masked_value: float = 0.0,
+    masked_value=None,
 ) -> MaskProblem:
     """Build Eq. 3 for one image.
 
@@ -124,7 +129,9 @@ def mask_problem(
     x: pixels ``(C, H, W)`` (or ``(1, C, H, W)``) in [0, 1]. neurons: flat channel-major
     indices of the chosen neurons (e.g. :func:`~nesy.smt.attribution.top_k_neurons`).
     gamma: in [0, 1). block: block side in pixels (4 for 224-px images as in the paper).
-    masked_value: the pixel value a masked pixel takes (0 = black, as the reference).
+    masked_value: the pixel value a masked pixel takes (a float or one per channel);
+    default ``lin.masked_pixel``, the constraint mode's (``"reference"``: 0 in the network's
+    input, i.e. the mean colour; ``"folded"``: black).
     """
     if not 0 <= gamma < 1:
         raise ValueError(f"gamma must be in [0, 1); got {gamma}")
@@ -141,7 +148,8 @@ def mask_problem(
     grid = (-(-height // block), -(-width // block))
 
     x = x.detach().double().cpu()
-    x0 = torch.full_like(x, float(masked_value))
+    fill = torch.as_tensor(lin.masked_pixel if masked_value is None else masked_value, dtype=torch.float64)
+    x0 = torch.ones_like(x) * (fill.reshape(-1, 1, 1) if fill.dim() else fill)
     base = lin.pre_activation(x0)[0].reshape(-1).numpy()  # pre(x0) per neuron
     diff = (x - x0).numpy()  # (C, H, W)
     weight = lin.weight.numpy()  # (O, C, kh, kw)
@@ -229,14 +237,44 @@ def solve_highs(
     time_limit_s: float | None = 600.0,
     margin: float = 1e-7,
     feasibility_tol: float = 1e-9,
+    max_attempts: int = 4,
+    fallback: bool = True,
 ) -> MaskSolution:
     """Minimal mask as a MILP on HiGHS (``scipy.optimize.milp``), proven optimal.
 
-    Each strict constraint ``A_t m > rhs_t`` becomes ``A_t m >= rhs_t + margin_t`` with
-    ``margin_t = margin * (1 + |rhs_t| + sum|A_t|)``; HiGHS runs with feasibility
-    tolerances ``feasibility_tol`` and a zero relative gap. The rounded solution is checked
-    strictly in float64; if a constraint fails the margin is raised tenfold and the MILP
-    solved again. A time limit gives status ``"unknown"``.
+    HiGHS solves ``>=`` constraints within an absolute tolerance (``feasibility_tol``),
+    not strict ones, so the optimum is bracketed by two MILPs (zero relative gap):
+
+    1. the relaxation ``A m >= rhs`` plus, for every row with ``rhs_t >= 0``, the cover cut
+       "at least one block with a positive coefficient is kept" (``A_t m > rhs_t >= 0`` is
+       impossible otherwise): every strictly feasible mask satisfies both, so its optimum is
+       a lower bound; when its rounded solution passes the strict float64 check
+       ``A m > rhs`` it is the optimum (one solve, the usual case). Without the cuts a
+       ``gamma = 0`` problem in the ``"reference"`` mode (``rhs = 0``) would relax to the
+       empty mask and never be proven this way;
+    2. otherwise the tightened MILP ``A_t m >= rhs_t + margin_t``, with
+       ``margin_t = min(margin * 10**attempt * (1 + |rhs_t| + sum|A_t|), cap_t)``, its
+       rounded solution re-checked strictly and the margin raised tenfold (at most
+       ``max_attempts`` times) while the check fails. ``cap_t`` is half the slack row t has
+       at ``m = 1`` (half the largest slack any mask gives row t when ``m = 1`` violates
+       it), so the all-ones mask stays feasible for the tightened MILP whenever it is
+       strictly feasible (every :func:`mask_problem` with ``gamma < 1``, where that slack
+       is ``(1 - gamma) * a_t``). A strict solution whose size equals the bound of step 1
+       is the optimum.
+
+    When neither step proves an optimum (a rounded solution keeps violating a strict
+    constraint at the largest margin, the tightened MILP is reported infeasible, or its
+    strict solution is larger than the relaxation's bound: a smaller mask may have a slack
+    below the margin), the problem is handed to :func:`solve_z3` (exact rationals) with the
+    time left: ``info["fallback"] = "z3"`` and ``info["fallback_reason"]`` say so, the
+    status is z3's and ``backend`` stays ``"highs"``. ``fallback=False`` gives status
+    ``"unknown"`` there instead. ``info["attempts"]`` counts the HiGHS solves.
+
+    Status ``"infeasible"`` only when the strict problem has no solution: some row
+    exceeds what any mask can reach (``sum of A_t's positive entries <= rhs_t``, e.g. a
+    hand-built problem with ``gamma >= 1``), or HiGHS finds even the relaxation of step 1
+    infeasible while ``m = 1`` is not strictly feasible. A time limit (over all solves,
+    the fallback included) gives status ``"unknown"``.
     """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -244,6 +282,16 @@ def solve_highs(
     n = problem.n_vars
     if problem.n_constraints == 0 or problem.empty_mask_feasible:
         return _solution(problem, np.zeros(n, dtype=bool), "optimal", "highs", t0, trivial=True)
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be >= 1; got {max_attempts}")
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
+    ones = np.ones(n)
+    reachable = problem.A.maximum(0) @ ones - problem.rhs  # (K,) the largest slack of each row alone
+    if np.any(reachable <= 0):
+        return _solution(problem, None, "infeasible", "highs", t0, attempts=0,
+                         message=f"{int((reachable <= 0).sum())} constraint(s) exceed what any mask reaches")
+    ones_slack = problem.slack(ones)  # (K,) (1 - gamma) * a_t for mask_problem
+    cap = 0.5 * np.where(ones_slack > 0, ones_slack, reachable)  # > 0 in every row
     scale = 1.0 + np.abs(problem.rhs) + np.asarray(abs(problem.A).sum(axis=1)).reshape(-1)
     options = {
         "mip_rel_gap": 0.0,
@@ -251,27 +299,83 @@ def solve_highs(
         "primal_feasibility_tolerance": feasibility_tol,
         "mip_feasibility_tolerance": feasibility_tol,
     }
-    if time_limit_s is not None:
-        options["time_limit"] = float(time_limit_s)
-    for attempt in range(4):
-        lower = problem.rhs + margin * 10**attempt * scale
+    attempts = 0
+
+    covered = np.flatnonzero(problem.rhs >= 0)  # rows that need a kept block with a positive coefficient
+    cover = (problem.A[covered] > 0).astype(np.float64)
+    cuts = [LinearConstraint(cover, 1.0, np.inf)] if covered.size else []
+
+    def run(lower):
+        nonlocal attempts
+        opts = dict(options)
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return None
+            opts["time_limit"] = left
+        attempts += 1
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
-            res = milp(
-                c=np.ones(n),
-                integrality=np.ones(n),
+            return milp(
+                c=ones,
+                integrality=ones,
                 bounds=Bounds(0, 1),
-                constraints=LinearConstraint(problem.A, lower, np.inf),
-                options=dict(options),
+                constraints=[LinearConstraint(problem.A, lower, np.inf), *cuts],
+                options=opts,
             )
-        if res.status == 2:
-            return _solution(problem, None, "infeasible", "highs", t0, message=res.message)
+
+    def timed_out(res):
+        return res is None or res.status == 1
+
+    def unknown(res):
+        message = "time limit reached" if res is None else res.message
+        return _solution(problem, None, "unknown", "highs", t0, attempts=attempts, message=message)
+
+    def hand_to_z3(reason, **extra):
+        if not fallback:
+            return _solution(problem, None, "unknown", "highs", t0, attempts=attempts, message=reason, **extra)
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            return _solution(problem, None, "unknown", "highs", t0, attempts=attempts, message=reason, **extra)
+        z = solve_z3(problem, timeout_s=left)
+        return _solution(problem, z.keep, z.status, "highs", t0, attempts=attempts, fallback="z3",
+                         fallback_reason=reason, **extra, **z.info)
+
+    # 1. the relaxation A m >= rhs with the cover cuts: its optimum bounds the strict one from below
+    res = run(problem.rhs)
+    if timed_out(res):
+        return unknown(res)
+    if res.status == 2:
+        if problem.is_feasible(ones):
+            return hand_to_z3("HiGHS found A m >= rhs infeasible although m = 1 is strictly feasible")
+        return _solution(problem, None, "infeasible", "highs", t0, attempts=attempts, message=res.message)
+    if res.status != 0 or res.x is None:
+        return hand_to_z3(f"HiGHS: {res.message}")
+    bound = res.mip_dual_bound if np.isfinite(getattr(res, "mip_dual_bound", np.nan)) else res.fun
+    lower_bound = int(np.ceil(bound - 1e-6))  # the objective is an integer
+    keep = np.round(res.x) > 0.5
+    if problem.is_feasible(keep):
+        return _solution(problem, keep, "optimal", "highs", t0, attempts=attempts)
+
+    # 2. the tightened MILP, its margin never above cap (so m = 1 stays feasible when it is)
+    relative = margin * scale
+    for attempt in range(max_attempts):
+        margin_t = np.minimum(relative * 10.0**attempt, cap)
+        res = run(problem.rhs + margin_t)
+        if timed_out(res):
+            return unknown(res)
         if res.status != 0 or res.x is None:
-            return _solution(problem, None, "unknown", "highs", t0, message=res.message)
+            return hand_to_z3(f"tightened MILP: {res.message}", lower_bound=lower_bound)
         keep = np.round(res.x) > 0.5
         if problem.is_feasible(keep):
-            return _solution(problem, keep, "optimal", "highs", t0, margin_attempts=attempt + 1)
-    return _solution(problem, None, "unknown", "highs", t0, message="rounded MILP solution violates a strict constraint")
+            if int(keep.sum()) == lower_bound:
+                return _solution(problem, keep, "optimal", "highs", t0, attempts=attempts)
+            return hand_to_z3("the strict solution is larger than the relaxation's bound",
+                              lower_bound=lower_bound, upper_bound=int(keep.sum()))
+        if np.all(margin_t >= cap):
+            break
+    return hand_to_z3("rounded MILP solutions violate a strict constraint at the largest margin",
+                      lower_bound=lower_bound)
 
 
 def solve(problem: MaskProblem, backend: str = "highs", **options) -> MaskSolution:

@@ -45,19 +45,22 @@ def explain_from_attributions(
     gamma: float,
     *,
     block: int = 4,
-    masked_value: float = 0.0,
+    masked_value=None,
     backend: str = "highs",
+    top_k_rule: str = "reference",
     reduce: str = "sum",
     scale: bool = True,
     **solver_options,
 ) -> SmugExplanation:
     """SMUG for one image from its first-layer IG ``(O, H', W')`` (reuse it across k and gamma).
 
-    x: pixels ``(3, H, W)`` in [0, 1]. Other arguments as :func:`~nesy.smt.masks.mask_problem`,
+    x: pixels ``(3, H, W)`` in [0, 1]. lin: the first layer in the chosen constraint mode
+    (:func:`~nesy.smt.linear.linearise`). top_k_rule: see :func:`~nesy.smt.attribution.top_k_neurons`.
+    Other arguments as :func:`~nesy.smt.masks.mask_problem`,
     :func:`~nesy.smt.masks.solve` (``backend``, ``timeout_s`` / ``time_limit_s``) and
     :func:`~nesy.smt.saliency.smug_saliency` (``reduce``, ``scale``).
     """
-    neurons = top_k_neurons(attributions, k)
+    neurons = top_k_neurons(attributions, k, top_k_rule)
     values = attributions.reshape(-1)[neurons]
     problem = mask_problem(lin, x, neurons, gamma, block=block, masked_value=masked_value)
     solution = solve(problem, backend, **solver_options)
@@ -78,10 +81,11 @@ def explain_from_attributions(
     )
 
 
-def explain(model, x: torch.Tensor, label: int, k: int = 3000, gamma: float = 0.0, *, n_steps: int = 200, **options) -> SmugExplanation:
+def explain(model, x: torch.Tensor, label: int, k: int = 3000, gamma: float = 0.0, *, n_steps: int = 200,
+            constraint: str = "reference", **options) -> SmugExplanation:
     """SMUG for one image ``(3, S, S)`` (pixels in [0, 1]) and class `label` with a
-    :class:`nesy.models.SplitModel`: IG (``n_steps``), top-k, mask, maps. ``options`` go to
-    :func:`explain_from_attributions`."""
-    lin = linearise(model.first, tuple(x.shape[-2:]))
+    :class:`nesy.models.SplitModel`: IG (``n_steps``), top-k, mask (in the `constraint` mode),
+    maps. ``options`` go to :func:`explain_from_attributions`."""
+    lin = linearise(model.first, tuple(x.shape[-2:]), constraint)
     _, attr = first_layer_ig(model, x[None], [label], n_steps=n_steps)
     return explain_from_attributions(lin, x, attr[0], k, gamma, **options)

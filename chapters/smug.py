@@ -357,9 +357,25 @@ for m in methods:
     parts_rows.append({"method": m, "images with a box": len(best),
                        "median area a": float(np.median([r.area for r in best])) if best else float("nan"),
                        "median confidence c": float(np.median([r.confidence for r in best])) if best else float("nan"),
+                       "median log max(0.05, a)": float(np.median([math.log(max(sm.MIN_AREA, r.area)) for r in best])) if best else float("nan"),
                        "median -log c": float(np.median([-math.log(max(r.confidence, 1e-30)) for r in best])) if best else float("nan")})
 lsc_parts = results.table("lsc_decomposition", parts_rows)
 report.show(lsc_parts, 3)
+
+# %% tags=["remove-input"]
+part = {r["method"]: r for r in parts_rows}
+area_gap = part["SMUG"]["median log max(0.05, a)"] - part["GRADCAM"]["median log max(0.05, a)"]
+confidence_gap = part["SMUG"]["median -log c"] - part["GRADCAM"]["median -log c"]
+results.number("smug_gradcam_log_area_gap", area_gap)
+results.number("smug_gradcam_neg_log_conf_gap", confidence_gap)
+larger = "area" if abs(area_gap) >= abs(confidence_gap) else "confidence"
+display(Markdown(
+    f"SMUG's best boxes have a median area of {part['SMUG']['median area a']:.2f} of the image against Grad-CAM's "
+    f"{part['GRADCAM']['median area a']:.2f}, at median confidences {part['SMUG']['median confidence c']:.2f} and "
+    f"{part['GRADCAM']['median confidence c']:.2f}. In LSC units SMUG's boxes are worse by {area_gap:+.2f} in the area term and "
+    f"by {confidence_gap:+.2f} in the confidence term (medians; positive = worse than Grad-CAM), so the larger part of the gap "
+    f"is in the {larger}."
+))
 
 # %% [markdown]
 # SMUG's median LSC here is {glue:text}`smug_median:.2f` with a mean sparsity of

@@ -211,7 +211,7 @@ with results.stage("IG steps check"):  # how much the chosen neurons move with 4
     finer = smt.first_layer_ig(net, images_x[first][None], [int(val.labels[first])], n_steps=4 * ig_steps)[1][0]
     coarse_set = set(smt.top_k_neurons(attributions[first], k, top_k_rule).tolist())
     overlap = len(coarse_set & set(smt.top_k_neurons(finer, k, top_k_rule).tolist())) / max(len(coarse_set), 1)
-results.number("ig_topk_overlap_4x_steps", 100 * overlap)
+results.number("ig_topk_overlap_4x_steps", 100 * overlap);
 
 # %% tags=["remove-input"]
 display(Markdown(
@@ -425,9 +425,11 @@ ref0 = next((r for r in ablation_rows if (r["constraint"], r["gamma"]) == ("refe
 fold0 = next((r for r in ablation_rows if (r["constraint"], r["gamma"]) == ("folded", 0.0)), None)
 parts = []
 if ref0 and fold0:
+    with_box = int(sum(np.isfinite(evaluations[i].lsc[smt.variant_key("folded", 0.0)].score) for i in ablation_set))
     parts.append(f"At γ = 0 the empty mask is optimal on {fold0['empty mask (%)']:.0f}% of these images in the folded mode "
                  f"and on {ref0['empty mask (%)']:.0f}% in the reference mode, where SMUG's median LSC is {ref0['LSC median']:.2f} "
-                 f"(folded: {fold0['LSC median']:.2f}, with empty maps counted as having no box).")
+                 f"(folded: {fold0['LSC median']:.2f}, the median over the {with_box} images whose map is not empty; "
+                 "an empty map has no box, so it never wins).")
 parts.append(f"SMUG's best Win % among these rows is {best_row['Win %']:.1f}% ({best_row['constraint']} mode, γ = {best_row['gamma']:g}), "
              f"against Grad-CAM's {best_row['Grad-CAM Win %']:.1f}% on the same images.")
 display(Markdown(" ".join(parts)))

@@ -8,12 +8,16 @@ from test_smt import tiny_model
 from nesy import smt
 
 
-def test_evaluate_image_scores_every_method_and_reuses_ig():
-    torch.manual_seed(0)
-    model = tiny_model(0)
-    lin = smt.linearise(model.first, 8)
+def tiny_case(seed):
+    """A tiny model, its first layer in the reference mode, an 8x8 image and its predicted label."""
+    torch.manual_seed(seed)
+    model = tiny_model(seed)
     x = torch.rand(3, 8, 8)
-    label = int(model(x[None]).argmax())
+    return model, smt.linearise(model.first, 8), x, int(model(x[None]).argmax())
+
+
+def test_evaluate_image_scores_every_method_and_reuses_ig():
+    model, lin, x, label = tiny_case(0)
     boxes = torch.tensor([[1.0, 1.0, 5.0, 6.0]])
     ev = smt.evaluate_image(model, lin, x, label, boxes, k=20, gammas=[0.5, 0.0], block=2, ig_steps=8,
                             n_thresholds=10, optbox_cells=4, optbox_min_cells=1)
@@ -52,11 +56,7 @@ def test_variants_in_both_constraint_modes_share_one_ig():
 
 
 def test_pruned_box_search_gives_the_exhaustive_scores_with_fewer_crops():
-    torch.manual_seed(2)
-    model = tiny_model(2)
-    lin = smt.linearise(model.first, 8)
-    x = torch.rand(3, 8, 8)
-    label = int(model(x[None]).argmax())
+    model, lin, x, label = tiny_case(2)
     args = dict(k=20, gammas=[0.0, 0.5], block=2, ig_steps=8, n_thresholds=10, optbox_cells=4, optbox_min_cells=1)
     boxes = torch.tensor([[1.0, 1.0, 5.0, 6.0]])
     fast = smt.evaluate_image(model, lin, x, label, boxes, **args)

@@ -25,12 +25,13 @@ import os
 import statistics
 import time
 
-# The OpenMP wait policy decides the 2-thread rows, and it is the caller's: on an idle machine
-# libgomp's default (spin, then sleep) is fastest (measured on 2 idle cores: speedup_vs_stock 37.7
-# with OMP_WAIT_POLICY=ACTIVE, 45.4 unset, 13.5 with PASSIVE, whose sleeping threads must be
-# woken for every parallel region of the small MNIST-shape kernel); on a
-# loaded machine spinning threads fight torch's pool for the cores (93 ms against 0.18 ms at one
-# thread), and PASSIVE is the right setting. The header prints the policy in force.
+# The OpenMP wait policy decides the 2-thread rows, and it is the caller's. The book runs with
+# OMP_WAIT_POLICY=PASSIVE (spinning threads fight torch's pool for 2 loaded cores: 93 ms against
+# 0.18 ms at one thread), whose sleeping threads must be woken for every parallel region and
+# every multi-threaded BLAS call. The kernel therefore keeps small batches on one thread
+# (kMinWorkPerThread in csrc/satnet/cpu/mix_common.h) and computes small S S^T and dC S itself:
+# before that, the MNIST shape gave speedup_vs_stock 13.5 under PASSIVE (37.7 ACTIVE, 45.4 unset).
+# The header prints the policy in force.
 
 import torch  # noqa: E402
 

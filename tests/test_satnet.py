@@ -49,6 +49,7 @@ CASES = {  # B, N, k, m, outputs per sample, seed, zero inputs, random starts
     "random-starts": (2, 12, 5, 8, 5, 5, 0, True),
     "random-starts-small-span": (2, 12, 30, 8, 5, 5, 0, True),
     "mnist-like": (2, 25, 16, 32, 10, 6, 0, False),
+    "clauses-through-blas": (1, 60, 4, 2300, 20, 7, 0, False),  # S S^T above kSmallProductFlops
 }
 
 
@@ -202,7 +203,8 @@ def test_degenerate_outputs_are_counted_not_nan():
 
 
 def test_batch_threads_and_per_sample_results_agree():
-    S, V0, is_output, order, grad = problem(6, 12, 7, 10, 5, 9, dtype=torch.float32)
+    # Large enough (about 6e6 flops) for the kernel to use a second thread (kMinWorkPerThread).
+    S, V0, is_output, order, grad = problem(6, 40, 48, 30, 20, 9, dtype=torch.float32)
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(2)

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -150,6 +151,70 @@ inline int batch_threads(int64_t B) {
   int64_t t = at::get_num_threads();
   if (t > B) t = B;
   return t < 1 ? 1 : static_cast<int>(t);
+}
+
+// Work of the Gram-form kernel on a batch, in flops as its loops do them (roughly): per sample
+// the span basis (~4 k N^2) and `sweeps` sweeps over its nO outputs (~2 nO^2 min(N, k) each).
+// sweeps_of(b) gives sample b's sweep count.
+template <typename Sweeps>
+inline double gram_work(const bool* is_out, int64_t B, int64_t N, int64_t k, const Sweeps& sweeps_of) {
+  double total = 0.0;
+  const double d = static_cast<double>(std::min(N, k));
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t nO = 0;
+    for (int64_t i = 0; i < N; ++i) nO += is_out[b * N + i];
+    total += 4.0 * k * N * N + 2.0 * nO * nO * d * static_cast<double>(sweeps_of(b));
+  }
+  return total;
+}
+
+// Below this much work per thread a second thread does not pay: waking a sleeping OpenMP thread
+// (OMP_WAIT_POLICY=PASSIVE, what the book runs with) costs tens of microseconds, about what one
+// core needs for 1e6 flops here. Measured with bench/satnet.py (the MNIST shape at batch 8 is
+// ~1.3e6 flops per call and runs faster on one thread under PASSIVE).
+constexpr double kMinWorkPerThread = 2.0e6;
+
+// Threads for a batch whose total work is `work` flops: torch's intra-op setting, never more
+// than the batch nor than work / kMinWorkPerThread.
+inline int work_threads(int64_t B, double work) {
+  const int by_work = static_cast<int>(std::min<double>(work / kMinWorkPerThread, 1.0e6));
+  const int t = std::min(batch_threads(B), by_work);
+  return t < 1 ? 1 : t;
+}
+
+// Products of the clause matrix S (N, m) this small run on the calling thread: a BLAS call wakes
+// a thread team, which under OMP_WAIT_POLICY=PASSIVE costs more than the product (measured:
+// 25x320 S S^T takes 0.26 ms at 2 threads against 0.02 ms at 1).
+constexpr double kSmallProductFlops = 1.6e7;
+
+// C = S S^T, (N, N), S (N, m) contiguous.
+inline at::Tensor gram(const at::Tensor& S) {
+  const int64_t N = S.size(0), m = S.size(1);
+  if (2.0 * N * N * m > kSmallProductFlops) return at::mm(S, S.t()).contiguous();
+  auto C = at::empty({N, N}, S.options());
+  AT_DISPATCH_FLOATING_TYPES(S.scalar_type(), "satnet_gram", [&] {
+    const scalar_t* Sp = S.data_ptr<scalar_t>();
+    scalar_t* Cp = C.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j <= i; ++j) Cp[i * N + j] = Cp[j * N + i] = dot(Sp + i * m, Sp + j * m, m);
+  });
+  return C;
+}
+
+// A S for A (N, N) and S (N, m), both contiguous: (N, m).
+inline at::Tensor times_clauses(const at::Tensor& A, const at::Tensor& S) {
+  const int64_t N = S.size(0), m = S.size(1);
+  if (2.0 * N * N * m > kSmallProductFlops) return at::mm(A, S);
+  auto out = at::zeros({N, m}, S.options());
+  AT_DISPATCH_FLOATING_TYPES(S.scalar_type(), "satnet_times_clauses", [&] {
+    const scalar_t* Ap = A.data_ptr<scalar_t>();
+    const scalar_t* Sp = S.data_ptr<scalar_t>();
+    scalar_t* op = out.data_ptr<scalar_t>();
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        if (Ap[i * N + j] != scalar_t(0)) axpy(op + i * m, Ap[i * N + j], Sp + j * m, m);
+  });
+  return out;
 }
 
 // Runs body(b) for b in [0, B) on nthreads OpenMP threads, one sample at a time (samples

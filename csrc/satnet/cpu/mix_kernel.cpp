@@ -418,10 +418,11 @@ std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& 
   const auto is_output = is_output_.contiguous();
   const auto order = order_.contiguous();
   const int64_t B = V0.size(0), N = V0.size(1), k = V0.size(2);
-  const auto C = at::mm(S, S.t()).contiguous();
+  const auto C = gram(S);
   auto V = at::empty_like(V0);
   auto info = at::empty({B, kInfoCols}, S.options().dtype(at::kLong));
-  const int nthreads = batch_threads(B);
+  const auto* outp_work = is_output.data_ptr<bool>();
+  const int nthreads = work_threads(B, gram_work(outp_work, B, N, k, [&](int64_t) { return max_iter; }));
   at::Tensor state;
   AT_DISPATCH_FLOATING_TYPES(S.scalar_type(), "satnet_mix_forward", [&] {
     const int64_t ssize = State<scalar_t>::size(N, k);
@@ -465,7 +466,9 @@ std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const 
   const auto C = C_.contiguous();
   auto dC = at::zeros({B, N, N}, S.options());
   auto dV0 = at::zeros_like(grad);
-  const int nthreads = batch_threads(B);
+  const int64_t* info_work = info.data_ptr<int64_t>();
+  const int nthreads = work_threads(B, gram_work(is_output.data_ptr<bool>(), B, N, k,
+                                                 [&](int64_t b) { return info_work[b * kInfoCols + kSweeps]; }));
   AT_DISPATCH_FLOATING_TYPES(S.scalar_type(), "satnet_mix_backward", [&] {
     const scalar_t* Cp = C.data_ptr<scalar_t>();
     const scalar_t* Gp = grad.data_ptr<scalar_t>();
@@ -482,7 +485,7 @@ std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const 
                                 dCp + b * N * N, dVp + b * N * k);
     });
   });
-  auto dS = at::mm(dC.sum(0), S);
+  auto dS = times_clauses(dC.sum(0).contiguous(), S);
   return {dS, dV0};
 }
 

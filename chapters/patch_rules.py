@@ -163,9 +163,9 @@ report.show(results.table("datasets", dataset_rows), 0)
 # %%
 if "fer2013" in datasets:
     glue("fer_happy", happy_share, display=False)
-    report.show(results.compare("fer2013_happy", {"happy_share": happy_share},
+    display(report.show(results.compare("fer2013_happy", {"happy_share": happy_share},
                                 f"the mirror (the Kaggle images) has {happy_count:,} happy faces of {all_count:,} "
-                                f"({happy_share:.1f}%); the paper's 33.4% matches no split of that release we know"), 1)
+                                f"({happy_share:.1f}%); the paper's 33.4% matches no split of that release we know"), 1))
 
 # %% [markdown]
 # ## The pipeline on each dataset

@@ -205,7 +205,7 @@ for mode in lins:
     results.number(f"gamma0_empty_mask_rate_{mode}", 100 * float(empty_table[f"{mode}: empty mask optimal at gamma=0"].mean()))
     results.number(f"gamma0_positive_on_masked_{mode}", float(empty_table[f"{mode}: positive on the masked image (%)"].mean()))
 results.number("topk_nonpositive_mean", float(empty_table["top-k with attribution <= 0"].mean()))
-report.show(empty_table.drop(columns="image").describe().loc[["mean", "min", "max"]].reset_index(names="over images"), 1)
+display(report.show(empty_table.drop(columns="image").describe().loc[["mean", "min", "max"]].reset_index(names="over images"), 1))
 with results.stage("IG steps check"):  # how much the chosen neurons move with 4x the IG steps, on the first image
     first = chosen[0]
     finer = smt.first_layer_ig(net, images_x[first][None], [int(val.labels[first])], n_steps=4 * ig_steps)[1][0]
@@ -344,7 +344,7 @@ glue("gradcam_win", ours["GRADCAM_win"], display=False)
 glue("smug_win", ours["SMUG_win"], display=False)
 glue("smug_setting", smug_setting, display=False)
 with pd.option_context("display.max_rows", 100):
-    report.show(comparison, 2)
+    display(report.show(comparison, 2))
 
 # %% [markdown]
 # An LSC is $\log\max(0.05, a) - \log c$, so a method can win by a smaller box or by a more
@@ -803,7 +803,7 @@ for r in cat_rows:
     results.number(f"cats_{r['method'].split()[0]}_big", r["share on cat_big"])
     results.number(f"cats_{r['method'].split()[0]}_small", r["share on cat_small"])
 print(f"class read: {val.class_names[cat_label]}")
-report.show(results.table("two_cats_attribution", cat_rows), 2)
+display(report.show(results.table("two_cats_attribution", cat_rows), 2))
 report.show(results.compare("two_cats", confidences, f"{net.name} instead of Inception-v1, the bundled photo with its background instead of a cut-out cat"), 2)
 
 # %% tags=["hide-input"]

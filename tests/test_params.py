@@ -72,3 +72,12 @@ def test_runner_rejects_bad_override_before_running(tmp_path, monkeypatch):
 def test_runner_rejects_unknown_chapter():
     with pytest.raises(ValueError, match="chapter must be one of"):
         runner.run_chapter("no_such_chapter")
+
+
+def test_list_length_bounds_are_checked_and_named():
+    values = {**params.load_profile("vi_satnet", "default"), "loss_gap_classes": []}
+    with pytest.raises(params.ParameterError, match=r"'loss_gap_classes' must be a list of 1 to 10 items, each an integer in \[0, 9\], got \[\]"):
+        params.validate("vi_satnet", values)
+    values["loss_gap_classes"] = [0, 10]
+    with pytest.raises(params.ParameterError, match="'loss_gap_classes'"):
+        params.validate("vi_satnet", values)

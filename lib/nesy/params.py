@@ -60,6 +60,9 @@ def _describe(spec: dict) -> str:
         return f"one of {spec['choices']}"
     kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "list": "a list"}[spec["type"]]
     low, high = spec.get("min"), spec.get("max")
+    if spec["type"] == "list":  # min and max bound a list's length
+        length = f" of {low or 0} to {high} items" if high is not None else f" of at least {low} items" if low else ""
+        return kind + length + (f", each {_describe(spec['items'])}" if "items" in spec else "")
     if low is not None and high is not None:
         return f"{kind} in [{low}, {high}]"
     if low is not None:
@@ -76,10 +79,11 @@ def _check_value(name: str, value: Any, spec: dict) -> Any:
     ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
     if ok and "choices" in spec:
         ok = value in spec["choices"]
+    size = len(value) if ok and expected is list else value  # min and max bound a list's length
     if ok and spec.get("min") is not None:
-        ok = value >= spec["min"]
+        ok = size >= spec["min"]
     if ok and spec.get("max") is not None:
-        ok = value <= spec["max"]
+        ok = size <= spec["max"]
     if ok and expected is list and "items" in spec:
         ok = all(_is_valid(item, spec["items"]) for item in value)
     if not ok:

@@ -43,6 +43,20 @@ def test_last_feature_split_recomposes_the_network():
         models.last_feature_split(_named("other"))
 
 
+def test_feature_split_before_the_head_conv_recomposes_the_network():
+    net = models.efficientnet_lite0()
+    x = models.preprocess(data.imagenette("val", per_class=1, progress=False).images[:2], 224)
+    head_extractor, _ = models.last_feature_split(net)
+    extractor, classifier = models.last_feature_split(net, IMAGENET_INDEX, layer="blocks")
+    with torch.no_grad():
+        f = extractor(x)
+        assert f.shape == (2, 320, 7, 7) and (f < 0).any()  # a linear projection: signed
+        assert torch.allclose(classifier(f), net(x)[:, list(IMAGENET_INDEX)], atol=1e-4)
+        assert torch.allclose(net.head.last(f), head_extractor(x), atol=1e-5)
+    with pytest.raises(ValueError, match="layer must be one of"):
+        models.last_feature_split(net, layer="pool5")
+
+
 class _named:
     def __init__(self, name):
         self.name = name

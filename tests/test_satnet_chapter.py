@@ -27,4 +27,9 @@ def test_same_seed_same_results(smoke_book, tmp_path):
     main = [{k: v for k, v in r.items() if k != "head"} for r in heads[:10]]
     assert main == first["tables"]["table1_imagenette"]
     assert [r["C"] for r in first["tables"]["imagenette_C_accuracy"]][:2] == ["flatten", "pooled"]
+    # the feature-layer ablation trains both maps alike; the loss gap has its three settings per class
+    assert [(r["feature_layer"], r["K"]) for r in first["tables"]["imagenette_layer_ablation"]] == [("head", 1280), ("blocks", 320)]
+    assert [r["setting"] for r in first["tables"]["imagenette_loss_gap"]] == [
+        "this chapter", "paper's schedule", "Wang et al.'s settings"]
+    assert first["numbers"]["imagenette_feature_shape"] == [320, 7, 7]
     assert first == second

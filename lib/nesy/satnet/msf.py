@@ -156,3 +156,79 @@ def position_evidence(classifier: torch.nn.Module, fmap: torch.Tensor, label: in
     single[idx, :, idx // W, idx % W] = fmap.flatten(1).T
     base = classifier(torch.zeros(1, K, H, W, dtype=fmap.dtype))[0, label]
     return classifier(single)[:, label] - base
+
+
+def grid_distances(target: int, positions: Sequence[int], width: int) -> list[int]:
+    """Chebyshev distance of each of `positions` from `target` on a grid of width `width`.
+
+    Positions index an ``H x W`` grid row-major (``position = row * width + col``); the distance
+    of ``p`` is ``max(|row_p - row_t|, |col_p - col_t|)``, so the 8 cells around the target are
+    at distance 1. Returns one int per position, in the order given.
+    """
+    if width < 1:
+        raise ValueError(f"width must be a positive grid width; got {width!r}")
+    row, col = divmod(int(target), width)
+    return [max(abs(int(p) // width - row), abs(int(p) % width - col)) for p in positions]
+
+
+def member_distances(found: MSF, width: int) -> list[int]:
+    """Chebyshev grid distance of each member of `found` from its target (:func:`grid_distances`).
+
+    The 8 cells around the target are at distance 1: the "neighbouring" vectors of the paper's
+    Figures 4a/4b. found : one MSF; width : W, the grid width (>= 1). Returns one int per
+    member, in the order of ``found.indices`` (sorted positions); an empty MSF gives ``[]``.
+    """
+    return grid_distances(found.target, found.indices, width)
+
+
+def far_member_summary(msfs: Sequence[MSF], width: int, near: int = 1) -> list[dict]:
+    """One row per MSF: how far its members lie from the target (Case study 1, Figure 4).
+
+    msfs : MSFs (e.g. every target of one image at one alpha); width : W, the grid width;
+    near : the largest distance counted as "neighbouring" (1: the 8 surrounding cells).
+
+    Returns a list of dicts (one per MSF, in the order given) with ``target``, ``alpha``,
+    ``s_ref``, ``size`` (number of members), ``max_distance`` (the farthest member's
+    :func:`member_distances`, ``None`` for an empty MSF) and ``far_members`` (members farther
+    than `near`; 0 for an empty MSF).
+    """
+    if near < 0:
+        raise ValueError(f"near must be a distance >= 0; got {near!r}")
+    rows = []
+    for found in msfs:
+        distances = member_distances(found, width)
+        rows.append({"target": found.target, "alpha": found.alpha, "s_ref": found.s_ref, "size": len(distances),
+                     "max_distance": max(distances) if distances else None,
+                     "far_members": sum(d > near for d in distances)})
+    return rows
+
+
+def member_distance_histogram(msfs: Sequence[MSF], height: int, width: int) -> list[dict]:
+    """How far MSF members lie from their targets, against chance (Case study 1, Figure 4).
+
+    msfs : the MSFs to count (e.g. every target with s_ref > 0 and a non-empty set); height,
+    width : the grid. Returns one row per distance 1 .. max(H, W) - 1: ``distance``, ``members``
+    (count), ``share of members``, ``share of members by chance`` (the expected share if every
+    MSF kept its size and drew its members uniformly from the other ``H*W - 1`` cells) and
+    ``MSFs with their farthest member here``. Shares are 0 when there is no member.
+    """
+    cells = height * width
+    distances = range(1, max(height, width))
+    members = {d: 0 for d in distances}
+    chance = {d: 0.0 for d in distances}
+    farthest = {d: 0 for d in distances}
+    total = 0
+    for found in msfs:
+        own = member_distances(found, width)
+        if not own:
+            continue
+        total += len(own)
+        for d in own:
+            members[d] += 1
+        farthest[max(own)] += 1
+        others = grid_distances(found.target, [p for p in range(cells) if p != found.target], width)
+        for d in others:  # each other cell holds a member with probability size / (cells - 1)
+            chance[d] += len(own) / (cells - 1)
+    return [{"distance": d, "members": members[d], "share of members": members[d] / total if total else 0.0,
+             "share of members by chance": chance[d] / total if total else 0.0,
+             "MSFs with their farthest member here": farthest[d]} for d in distances]

@@ -116,7 +116,7 @@ def main(argv=None):
             torch.set_num_threads(threads)
             times = {}
             for name, fn in impls.items():
-                reps = args.reps or {"kernel": 50, "stock_layout": 10 if k < 100 else 3, "twin": 3}[name]
+                reps = args.reps or {"kernel": 200, "stock_layout": 30 if k < 100 else 3, "twin": 3}[name]
                 times[name] = timed(fn, reps)
             for name, t in times.items():
                 rate = flops(name, n, m, k, mask, info) / t / 1e9

@@ -473,7 +473,7 @@ if layer_ablation_train_per_class:
     verdict = ("the layer this chapter reads" if best_layer["feature_layer"] == feature_layer else
                f"not the layer this chapter reads (`feature_layer: {feature_layer}`)")
     layer_sentence = (f"With {layer_ablation_train_per_class} training images per class and {imagenette_epochs} "
-                      f"epochs: {ranking}. The lower ratio is `{best_layer['feature_layer']}`'s, {verdict}.")
+                      f"epochs: {ranking}. The lower ratio is that of `{best_layer['feature_layer']}`, {verdict}.")
 else:
     layer_sentence = "The layer ablation is off in this profile (`layer_ablation_train_per_class: 0`)."
 display(Markdown(layer_sentence))
@@ -551,7 +551,8 @@ results.figure(figure, "imagenette_loss_gap", "The training-loss gap: the paper'
 plt.show()
 validation = gap_mean["validation loss"]
 gap_sentence = (
-    f"Over {len(loss_gap_classes)} class(es) the final validation loss is {validation[BOOK]:.3f} with this "
+    f"Over {len(loss_gap_classes)} class{'es' if len(loss_gap_classes) > 1 else ''} "
+    f"({', '.join(CLASS_NAMES[c] for c in loss_gap_classes)}) the final validation loss is {validation[BOOK]:.3f} with this "
     f"chapter's settings, {validation[PAPER]:.3f} with the paper's schedule ({validation[PAPER] - validation[BOOK]:+.3f}) "
     f"and {validation[WANG]:.3f} with Wang et al.'s settings ({validation[WANG] - validation[BOOK]:+.3f}); the paper "
     f"reports about 0.01. The extra training runs took "

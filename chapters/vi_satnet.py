@@ -96,6 +96,7 @@ msf_alphas = [0.9, 0.95, 0.98]
 widget_images = 3
 
 # %% tags=["hide-input"]
+import functools
 import os
 
 # The mixing kernel's OpenMP threads and torch's own pool share 2 cores; busy-waiting OpenMP
@@ -286,6 +287,7 @@ with results.stage("Imagenette: features"):
         first_maps[split] = cached_tensors("imagenette", key, lambda: {"fmap": satnet.extract_features(
             fast_extractor, dataset.images, prepare, desc=f"{backbone} {split}")})["fmap"]
 
+    @functools.cache
     def maps_of(layer):
         """Feature maps of every train and val image at `layer` (the head's from the blocks' map)."""
         if layer == layer_names[-1]:
@@ -401,8 +403,7 @@ glue("inet_final_val", float(inet_final.validation.mean()), display=False)
 glue("mnist_final_val", float(mnist_final.validation.mean()), display=False)
 baseline = {}  # the trivial completion's loss on the same validation vectors and masks
 for name, vectors in (("mnist", mnist_val_v), ("imagenette", inet_loss_v)):
-    masks = satnet.random_masks(vectors.shape[0], vectors.shape[1], mask_ratio, torch.Generator().manual_seed(seed))
-    baseline[name] = float(satnet.cosine_loss(satnet.known_mean_completion(vectors, masks), vectors, masks).mean())
+    baseline[name] = satnet.known_mean_loss(vectors, mask_ratio, seed)
     results.number(f"{name}_known_mean_completion_loss", baseline[name])
     glue(f"{name}_baseline_loss", baseline[name], display=False)
 zero_guarded = sum(layer.totals["zero_inputs"] for layer in mnist_layers + inet_layers)
@@ -440,8 +441,7 @@ report.show(training_loss, 3)
 # %%
 def layer_row(layer, curves, vectors):
     """The layer ablation's row: final losses (means over classes) against the known-mean completion."""
-    masks = satnet.random_masks(vectors.shape[0], vectors.shape[1], mask_ratio, torch.Generator().manual_seed(seed))
-    known_mean = float(satnet.cosine_loss(satnet.known_mean_completion(vectors, masks), vectors, masks).mean())
+    known_mean = satnet.known_mean_loss(vectors, mask_ratio, seed)
     final = final_losses(curves, list(CLASS_NAMES))
     return {"feature_layer": layer, "K": int(vectors.shape[-1]), "train loss": float(final.train.mean()),
             "validation loss": float(final.validation.mean()), "known-mean loss": known_mean,
@@ -505,8 +505,7 @@ with results.stage("Imagenette: loss gap"):
                 (WANG, imagenette_train_per_class, imagenette_epochs, True, wang_aux)]
     for c in loss_gap_classes:
         val_c = inet_loss_v[inet_loss_y == c]
-        masks = satnet.random_masks(val_c.shape[0], val_c.shape[1], mask_ratio, torch.Generator().manual_seed(seed))
-        known_mean = float(satnet.cosine_loss(satnet.known_mean_completion(val_c, masks), val_c, masks).mean())
+        known_mean = satnet.known_mean_loss(val_c, mask_ratio, seed)
         for name, per_class_images, epochs, use_truth, n_aux in variants:
             stage = f"loss gap: {name}, {CLASS_NAMES[c]}"
             if name == BOOK:  # the main run's Vi-SATNet of class c

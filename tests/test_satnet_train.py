@@ -63,3 +63,15 @@ def test_known_mean_completion_by_hand():
     out = satnet.known_mean_completion(x, mask)
     r = 2 ** -0.5
     assert torch.allclose(out, torch.tensor([[[1.0, 0.0], [0.0, 1.0], [r, r]]]))
+
+
+def test_known_mean_loss_by_hand_and_seeded():
+    # one image, one masked position of three: masking (1, 1) leaves e0 + e1, its direction, so the
+    # loss is 0; masking e0 leaves e1 + (1, 1)/sqrt(2), at cos 0.38268 to e0 (likewise for e1)
+    one = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]])
+    losses = {round(satnet.known_mean_loss(one, 1 / 3, seed), 5) for seed in range(12)}
+    assert losses == {0.0, round(1 - 0.38268343, 5)}
+    x = one.repeat(4, 1, 1)
+    masks = satnet.random_masks(4, 3, 1 / 3, torch.Generator().manual_seed(5))
+    expected = float(satnet.cosine_loss(satnet.known_mean_completion(x, masks), x, masks).mean())
+    assert satnet.known_mean_loss(x, 1 / 3, 5) == expected

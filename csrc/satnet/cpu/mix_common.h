@@ -169,9 +169,10 @@ inline double gram_work(const bool* is_out, int64_t B, int64_t N, int64_t k, con
 }
 
 // Below this much work per thread a second thread does not pay: waking a sleeping OpenMP thread
-// (OMP_WAIT_POLICY=PASSIVE, what the book runs with) costs tens of microseconds, about what one
-// core needs for 1e6 flops here. Measured with bench/satnet.py (the MNIST shape at batch 8 is
-// ~1.3e6 flops per call and runs faster on one thread under PASSIVE).
+// (OMP_WAIT_POLICY=PASSIVE, what the book runs with) cost up to ~0.2 ms per parallel region on the
+// 2-core machine that builds the book, more than one core needs for the whole batch. Measured with
+// bench/satnet.py: the MNIST shape at batch 8 (~1.3e6 flops per call) took 1.07 ms per forward +
+// backward on two threads and 0.37 ms on one.
 constexpr double kMinWorkPerThread = 2.0e6;
 
 // Threads for a batch whose total work is `work` flops: torch's intra-op setting, never more
@@ -188,7 +189,8 @@ inline int work_threads(int64_t B, double work) {
 constexpr double kSmallProductFlops = 1.6e7;
 
 // out[q] = <x, Y[q * m : q * m + m]> for q < 4: four dot products sharing x, in four
-// independent accumulators (one accumulator chain is latency-bound on these short rows).
+// independent accumulators (one accumulator chain is latency-bound on these short rows; the
+// difference is within the noise of a whole forward + backward call, which other work dominates).
 template <typename T>
 inline void dot4(const T* __restrict__ x, const T* __restrict__ Y, int64_t m, T* out) {
   const T* y0 = Y;

@@ -37,7 +37,7 @@ from nesy.satnet.layer import ViSATNet
 from nesy.satnet.stock import StockSATNet, stock_mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
 from nesy.satnet.train import (History, cosine_loss, evaluate_loss, feature_map, feature_vectors,
-                               known_mean_completion, random_masks, train_visatnet)
+                               known_mean_completion, known_mean_loss, random_masks, train_visatnet)
 from nesy.satnet.agreement import Agreement, decide, mask_sweep, masked_baseline, vi_c_agreement, vi_c_agreements
 from nesy.satnet.classifier import (FlattenClassifier, PooledClassifier, classifier_accuracy, normalise_positions,
                                    train_classifier)
@@ -49,7 +49,7 @@ from nesy.satnet.erf import effective_receptive_fields, erf_outlines
 __all__ = [
     "BACKENDS", "INFO_FIELDS", "MixFunction", "StockSATNet", "ViSATNet", "info_dict", "init_clauses", "mix",
     "stock_mix", "uniform_vector", "unit_vectors",
-    "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "known_mean_completion", "random_masks",
+    "History", "cosine_loss", "evaluate_loss", "feature_map", "feature_vectors", "known_mean_completion", "known_mean_loss", "random_masks",
     "train_visatnet",
     "Agreement", "decide", "mask_sweep", "masked_baseline", "vi_c_agreement", "vi_c_agreements",
     "FlattenClassifier", "PooledClassifier", "classifier_accuracy", "normalise_positions", "train_classifier",

@@ -116,6 +116,14 @@ def evaluate_loss(layer: ViSATNet, vectors: torch.Tensor, masks: torch.Tensor, b
     return float(torch.cat(losses).mean())
 
 
+def known_mean_loss(vectors: torch.Tensor, ratio: float, seed: int) -> float:
+    """Mean Eq. 5 loss of :func:`known_mean_completion` on ``vectors (B, n, k)`` with
+    ``random_masks(B, n, ratio)`` drawn from ``torch.Generator().manual_seed(seed)``: the trivial
+    completion's loss, the scale against which a Vi-SATNet's loss is read."""
+    masks = random_masks(vectors.shape[0], vectors.shape[1], ratio, torch.Generator().manual_seed(seed))
+    return float(cosine_loss(known_mean_completion(vectors, masks), vectors, masks).mean())
+
+
 def known_mean_completion(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """A trivial baseline completion: every masked vector becomes the normalised mean of the
     image's known (normalised) vectors. vectors (B, n, k), mask (B, n) -> (B, n, k); compare

@@ -454,11 +454,11 @@ if layer_ablation_train_per_class:
         abl_idx = per_class(train_set.labels, layer_ablation_train_per_class)
         for layer in layer_names:
             maps = maps_of(layer)
+            loss_v = satnet.feature_vectors(maps["val"][loss_idx])
             with results.stage(f"layer ablation: {layer}"):
                 ablation_layers[layer], curves = train_all(satnet.feature_vectors(maps["train"][abl_idx]), train_set.labels[abl_idx],
-                                      satnet.feature_vectors(maps["val"][loss_idx]), inet_loss_y, imagenette_m,
-                                      imagenette_epochs, f"layer {layer}")
-            layer_rows.append(layer_row(layer, curves, satnet.feature_vectors(maps["val"][loss_idx])))
+                                                           loss_v, inet_loss_y, imagenette_m, imagenette_epochs, f"layer {layer}")
+            layer_rows.append(layer_row(layer, curves, loss_v))
     results.table("imagenette_layer_ablation", layer_rows)
     layer_table = pd.DataFrame([row | {"seconds": results.wall_time_s[f"layer ablation: {row['feature_layer']}"]}
                                 for row in layer_rows])  # timings are shown, not recorded as results

@@ -6,6 +6,7 @@ import torch
 from nesy.rules import Antecedent, Rule
 from nesy.rules import patch_model as pm
 from nesy.rules import patch_pipeline as pp
+from nesy.rules.qil import QIL
 from nesy.rules.drawing import GREEN, RED, antecedent_shapes, draw_rule
 from nesy.rules.patches import (FeatureLayout, as_float_images, extract_patches, grid_shape, patch_dataset,
                                 patch_positions, rule_features)
@@ -83,15 +84,21 @@ def test_models_shapes_and_bad_arguments():
     mlp = pm.PatchMLP(49, 10, 21)
     assert mlp(torch.rand(4, 49), torch.randint(0, 22, (4, 2))).shape == (4, 10)
     lay = FeatureLayout(12, 12, 1, 3, 1, 3)
-    second = pm.SecondModel(lay, torch.ones(lay.n_features), torch.zeros(lay.n_features), prob_widths=(4, 8), image_widths=(4, 8))
+    qil = QIL.fit(torch.rand(20, lay.n_features), 10)
+    second = pm.SecondModel(lay, qil, prob_widths=(4, 8), image_widths=(4, 8))
     assert second(torch.rand(5, lay.n_features)).shape == (5, 3)
     assert pm.ImageCNN(3, 12, 12, 4, image_widths=(4, 8))(torch.rand(2, 3, 12, 12)).shape == (2, 4)
     with pytest.raises(ValueError, match="image_branch"):
         pm.ImageCNN(1, 12, 12, 2, image_branch="resnet")
     with pytest.raises(ValueError, match="upsample"):
-        pm.SecondModel(lay, torch.ones(lay.n_features), torch.zeros(lay.n_features), upsample=0)
-    with pytest.raises(ValueError, match="weights and biases"):
-        pm.SecondModel(lay, torch.ones(3), torch.zeros(3))
+        pm.SecondModel(lay, qil, upsample=0)
+    with pytest.raises(ValueError, match="qil"):
+        pm.SecondModel(lay, QIL.fit(torch.rand(4, 3), 10))
+    with pytest.raises(ValueError, match="image_features"):
+        pm.SecondModel(lay, qil, image_branch="features", n_image_features=6)(torch.rand(2, lay.n_features))
+    with pytest.raises(ValueError, match="loss"):
+        pm.fit(mlp, (torch.rand(4, 49), torch.zeros(4, 2)), torch.zeros(4, dtype=torch.long), epochs=1, batch_size=2,
+               learning_rate=0.1, loss="hinge")
     with pytest.raises(ValueError, match="epochs"):
         pm.fit(mlp, (torch.rand(4, 49), torch.zeros(4, 2)), torch.zeros(4, dtype=torch.long), epochs=0, batch_size=2, learning_rate=0.1)
 
@@ -203,7 +210,8 @@ def test_vgg16_branch_builds_without_weights_and_takes_gray_images():
     # The paper's second model: VGG-16 on images resized to 224 (weights need internet; none here).
     torch.manual_seed(0)
     lay = FeatureLayout(28, 28, 1, 7, 1, 10)
-    second = pm.SecondModel(lay, torch.ones(lay.n_features), torch.zeros(lay.n_features), image_branch="vgg16", pretrained=False).eval()
+    qil = QIL.fit(torch.rand(4, lay.n_features), 10)
+    second = pm.SecondModel(lay, qil, image_branch="vgg16", pretrained=False).eval()
     with torch.no_grad():
         assert second(torch.rand(1, lay.n_features)).shape == (1, 10)
 

@@ -27,6 +27,17 @@ def test_fer2013_from_the_mirror_with_the_kaggle_label_order():
         data.fer2013("val")
 
 
+def test_fer2013_usages_split_the_test_set_and_name_the_allowed_values():
+    public, y_public = data.fer2013("test", usage="PublicTest")
+    private, _ = data.fer2013("test", usage="PrivateTest")
+    assert len(public) == len(private) == 3589 and len(y_public) == 3589
+    whole, _ = data.fer2013("test")
+    assert torch.equal(torch.sort(torch.cat([public, private]).flatten(1).sum(1).float())[0],
+                       torch.sort(whole.flatten(1).sum(1).float())[0])
+    with pytest.raises(ValueError, match="PublicTest"):
+        data.fer2013("test", usage="Training")
+
+
 def test_fer2013_without_any_copy_says_where_to_put_the_kaggle_file(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NESY_DATA_MIRROR", str(tmp_path / "no-mirror"))
@@ -34,3 +45,13 @@ def test_fer2013_without_any_copy_says_where_to_put_the_kaggle_file(tmp_path, mo
         data.fer2013("train")
     message = str(info.value)
     assert "kaggle.com" in message and str(tmp_path / "cache" / "fer2013" / "fer2013.csv") in message
+
+
+def test_sharpness_is_lower_for_a_blurred_copy():
+    g = torch.Generator().manual_seed(0)
+    sharp = (torch.rand(4, 16, 16, generator=g) * 255).to(torch.uint8)
+    blurred = torch.nn.functional.avg_pool2d(sharp.float()[:, None], 3, 1, 1)[:, 0].to(torch.uint8)
+    assert torch.all(data.sharpness(blurred) < data.sharpness(sharp) / 2)
+    assert data.sharpness(torch.zeros(2, 5, 5, 3, dtype=torch.uint8)).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="images"):
+        data.sharpness(torch.zeros(0, 4, 4, dtype=torch.uint8))

@@ -45,6 +45,7 @@ from .errors import ChecksumError, DataError, DataUnavailableError, FormatError,
 from .idx import read_idx
 from .loader_cifar10 import cifar10
 from .loader_fer2013 import fer2013
+from .quality import sharpness
 from .loader_beer_reviews import beer_reviews, beer_reviews_dir
 from .loader_imagenet_val import imagenet_val_boxes
 from .loader_imagenette import imagenette
@@ -77,6 +78,7 @@ __all__ = [
     "cifar10",
     "crash_world",
     "fer2013",
+    "sharpness",
     "fetch",
     "files",
     "imagenet_val_boxes",

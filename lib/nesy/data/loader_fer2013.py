@@ -24,6 +24,8 @@ from .sources import fetch
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 HAPPY = EMOTIONS.index("happy")
 SPLIT_SIZES = {"train": 28_709, "test": 7_178}
+#: Kaggle's "Usage" column: the test split is PublicTest (3,589) + PrivateTest (3,589).
+USAGES = ("Training", "PublicTest", "PrivateTest")
 KAGGLE_PAGE = "https://www.kaggle.com/c/challenges-in-representation-learning-facial-expression-recognition-challenge/data"
 
 
@@ -45,34 +47,50 @@ def _decode_jpeg_folders(root: Path, split: str, progress: bool | None) -> dict[
             images[i] = array
             b.update(1)
     labels = torch.tensor([label for label, _ in files], dtype=torch.int64)
-    return {"images": torch.from_numpy(images), "labels": labels}
+    usage = torch.tensor([_usage_of(path.name) for _, path in files], dtype=torch.int64)
+    return {"images": torch.from_numpy(images), "labels": labels, "usage": usage}
+
+
+def _usage_of(file_name: str) -> int:
+    """Index in USAGES of a mirror file named ``<Usage>_<id>.jpg``."""
+    prefix = file_name.split("_", 1)[0]
+    if prefix not in USAGES:
+        raise FormatError(f"fer2013: {file_name} does not start with one of {USAGES}")
+    return USAGES.index(prefix)
 
 
 def _decode_csv(path: Path, split: str) -> dict[str, torch.Tensor]:
     usages = {"train": ("Training",), "test": ("PublicTest", "PrivateTest")}[split]
-    images, labels = [], []
+    images, labels, usage = [], [], []
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
             if row["Usage"] in usages:
                 images.append(np.array(row["pixels"].split(), dtype=np.uint8).reshape(48, 48))
                 labels.append(int(row["emotion"]))
+                usage.append(USAGES.index(row["Usage"]))
     if len(images) != SPLIT_SIZES[split]:
         raise FormatError(f"fer2013 {split}: {path.name} holds {len(images)} rows, expected {SPLIT_SIZES[split]}")
-    return {"images": torch.from_numpy(np.stack(images)), "labels": torch.tensor(labels, dtype=torch.int64)}
+    return {"images": torch.from_numpy(np.stack(images)), "labels": torch.tensor(labels, dtype=torch.int64),
+            "usage": torch.tensor(usage, dtype=torch.int64)}
 
 
-def fer2013(split: str = "train", *, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """All FER2013 images and 7-class labels of one split.
+def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """All FER2013 images and 7-class labels of one split (or of one Kaggle usage within it).
 
-    split: "train" (28,709) or "test" (7,178, PublicTest + PrivateTest).
+    split: "train" (28,709) or "test" (7,178, PublicTest + PrivateTest). usage: ``None`` (the
+    whole split) or one of :data:`USAGES` in that split ("Training" in train; "PublicTest" or
+    "PrivateTest", 3,589 each, in test).
     Returns ``(images, labels)``: images uint8 [N, 48, 48] (gray), labels int64 [N] in 0..6
     (names in :data:`EMOTIONS`; ``labels == HAPPY`` gives the paper's happy / not happy task).
     """
     if split not in SPLIT_SIZES:
         raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}; got {split!r}")
+    allowed = ("Training",) if split == "train" else ("PublicTest", "PrivateTest")
+    if usage is not None and usage not in allowed:
+        raise ValueError(f"usage must be None or one of {allowed} for split {split!r}; got {usage!r}")
     try:
         root = unpack_archive("fer2013", "fer2013-jpeg.tar.gz", progress=progress)
-        tensors = cached_tensors("fer2013", f"fer2013-jpeg-{split}-v1", lambda: _decode_jpeg_folders(root, split, progress))
+        tensors = cached_tensors("fer2013", f"fer2013-jpeg-{split}-v2", lambda: _decode_jpeg_folders(root, split, progress))
     except DataUnavailableError as mirror_error:
         try:
             path = fetch("fer2013", "fer2013.csv", progress=progress)
@@ -85,5 +103,8 @@ def fer2013(split: str = "train", *, progress: bool | None = None) -> tuple[torc
                 f"mirror copy: {mirror_error}\nKaggle copy: {canonical_error}",
                 mirror_error.attempts + canonical_error.attempts,
             ) from None
-        tensors = cached_tensors("fer2013", f"fer2013-csv-{split}-v1", lambda: _decode_csv(path, split))
-    return tensors["images"], tensors["labels"]
+        tensors = cached_tensors("fer2013", f"fer2013-csv-{split}-v2", lambda: _decode_csv(path, split))
+    if usage is None:
+        return tensors["images"], tensors["labels"]
+    keep = tensors["usage"] == USAGES.index(usage)
+    return tensors["images"][keep], tensors["labels"][keep]

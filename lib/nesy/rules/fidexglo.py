@@ -134,7 +134,8 @@ class FidexGlo:
             raise ValueError(f"unknown Fidex parameter: {exc}") from None
         self.fidex_settings = dict(fidex_settings)
 
-    def fit(self, train_x, train_pred, hyperplanes, *, train_y=None, train_scores=None, n_classes=None) -> Ruleset:
+    def fit(self, train_x, train_pred, hyperplanes, *, train_y=None, train_scores=None, n_classes=None,
+            seeds=None) -> Ruleset:
         """Extract the global ruleset.
 
         Parameters
@@ -148,52 +149,85 @@ class FidexGlo:
         train_scores : Tensor or array [N, C], optional
             Model scores (rule confidence).
         n_classes : int, optional
+        seeds : int array [S], optional
+            Heuristics 1-2 only: the training samples whose local rules are computed (default:
+            all N, as in dimlpfidex). Fidelity and covering are still measured on all N, and the
+            cover takes rules until every sample some local rule covers is covered.
 
         Returns
         -------
         Ruleset
         """
+        return self.fit_heuristics(train_x, train_pred, hyperplanes, (self.heuristic,), train_y=train_y,
+                                   train_scores=train_scores, n_classes=n_classes, seeds=seeds)[self.heuristic]
+
+    def fit_heuristics(self, train_x, train_pred, hyperplanes, heuristics=(1, 2), *, train_y=None, train_scores=None,
+                       n_classes=None, seeds=None) -> dict[int, Ruleset]:
+        """One ruleset per heuristic, ``{heuristic: Ruleset}``, as :meth:`fit` (same arguments).
+
+        Heuristics 1 and 2 select from the same local rules, so these are computed once.
+        """
+        chosen_heuristics = [_heuristic(h) for h in heuristics]
+        if not chosen_heuristics:
+            raise ValueError("heuristics must name at least one heuristic")
         t0 = time.perf_counter()
         fidex = Fidex(train_x, train_pred, hyperplanes, train_y=train_y, train_scores=train_scores,
                       n_classes=n_classes, **self.fidex_settings)
         n = fidex.n_train
-        t1 = time.perf_counter()
-        if self.heuristic in (1, 2):
-            batch = self._all_rules(fidex)
-            t2 = time.perf_counter()
-            ok = np.flatnonzero(batch.path >= 0)
-            cover = greedy_cover if self.heuristic == 1 else sorted_cover
-            chosen = cover(batch, ok, ok, n)
-            sample_of = np.arange(n)
-            without = np.flatnonzero(batch.path < 0)
-        else:
-            batch, sample_of, chosen, without = self._sequential(fidex)
-            t2 = time.perf_counter()
-        rules = [fidex.rule(batch, r, fidex.x[sample_of[r]], fidex.pred[sample_of[r]]) for r in chosen]
-        rules.sort(key=lambda r: -r.covering_size)  # dimlpfidex's output order (stable: ties as chosen)
-        t3 = time.perf_counter()
-        counts = {name: int(np.count_nonzero(batch.path == code)) for code, name in PATHS.items()}
-        return Ruleset(
-            rules=rules,
-            n_train=n,
-            samples_without_rule=np.asarray(without, dtype=np.int64),
-            n_fidex_runs=len(batch),
-            path_counts=counts,
-            seconds={"prepare": t1 - t0, "fidex": t2 - t1, "cover": t3 - t2, "total": t3 - t0},
-        )
+        if seeds is not None:
+            if 3 in chosen_heuristics:
+                raise ValueError("seeds applies to heuristics 1 and 2 only")
+            seeds = np.unique(np.asarray(seeds, dtype=np.int64))
+            if len(seeds) == 0 or seeds[0] < 0 or seeds[-1] >= n:
+                raise ValueError(f"seeds must be a non-empty set of training indices in [0, {n})")
+        prepared = time.perf_counter() - t0
+        out, batch = {}, None
+        for h in chosen_heuristics:
+            t1 = time.perf_counter()
+            if h in (1, 2):
+                if batch is None:
+                    batch, sample_of = self._all_rules(fidex, seeds)
+                    fidex_seconds = time.perf_counter() - t1
+                else:
+                    fidex_seconds = 0.0  # shared with the heuristic before
+                t2 = time.perf_counter()
+                ok = np.flatnonzero(batch.path >= 0)
+                targets = ok if seeds is None else np.unique(np.concatenate([batch.covered(int(r)) for r in ok] or [ok]))
+                chosen = (greedy_cover if h == 1 else sorted_cover)(batch, ok, targets, n)
+                without = sample_of[batch.path < 0]
+                rows_of = sample_of
+            else:
+                b3, rows_of, chosen, without = self._sequential(fidex)
+                fidex_seconds, t2 = time.perf_counter() - t1, time.perf_counter()
+            used = batch if h in (1, 2) else b3
+            rules = [fidex.rule(used, r, fidex.x[rows_of[r]], fidex.pred[rows_of[r]]) for r in chosen]
+            rules.sort(key=lambda r: -r.covering_size)  # dimlpfidex's output order (stable: ties as chosen)
+            t3 = time.perf_counter()
+            counts = {name: int(np.count_nonzero(used.path == code)) for code, name in PATHS.items()}
+            out[h] = Ruleset(
+                rules=rules,
+                n_train=n,
+                samples_without_rule=np.asarray(without, dtype=np.int64),
+                n_fidex_runs=len(used),
+                path_counts=counts,
+                seconds={"prepare": prepared, "fidex": fidex_seconds, "cover": t3 - t2,
+                         "total": prepared + fidex_seconds + (t3 - t2)},
+            )
+        return out
 
-    def _all_rules(self, fidex: Fidex) -> FidexBatch:
-        n = fidex.n_train
-        starts = range(0, n, self.chunk_size)
+    def _all_rules(self, fidex: Fidex, seeds=None) -> tuple[FidexBatch, np.ndarray]:
+        """Local rules of the ``seeds`` (default all samples): the batch and, per row, its sample."""
+        ids = np.arange(fidex.n_train) if seeds is None else np.asarray(seeds, dtype=np.int64)
+        starts = range(0, len(ids), self.chunk_size)
         if self.progress:
             from tqdm.auto import tqdm
 
             starts = tqdm(starts, desc="Fidex rules", unit="chunk")
         parts = []
         for a in starts:
-            b = min(a + self.chunk_size, n)
-            parts.append(fidex.run(fidex.x[a:b], fidex.pred[a:b], np.arange(a, b)))
-        return FidexBatch.concat(parts)
+            rows = ids[a : a + self.chunk_size]
+            parts.append(fidex.run(fidex.x[rows], fidex.pred[rows], rows))
+        return FidexBatch.concat(parts), ids
 
     def _sequential(self, fidex: Fidex):
         n = fidex.n_train

@@ -1,17 +1,25 @@
-"""The patch-rules paper's models: the patch MLP, the second model and the image-only CNN.
+"""The patch-rules paper's models: the patch MLP, the second models and the image-only baseline.
 
-Boutay et al. (2025), Sect. 4.3.1:
+Boutay et al. (2025), Sect. 3.3 and 4.3.1:
 
 - :class:`PatchMLP`: a patch branch (dense 128, dense 64) and a position branch (dense 8,
   fed the top-left ``(row, col)`` of the patch), merged into dense 64 and a softmax layer;
-- :class:`SecondModel`: input = the rule features (patch-probability grid, then pixels; see
-  :class:`~nesy.rules.patches.FeatureLayout`) after a frozen QIL-style standardisation. The
-  probability grid is upsampled x2 and goes through 3x3 convolutions (64, 128, 256 in the
-  paper; batch norm, LeakyReLU, max-pool 2) and dense 256 with dropout 0.4; the image goes
-  through an image branch and dense 256 (batch norm, dropout 0.3); the two are merged into
-  dense 256, 128, 64 and a softmax layer. The paper's image branch is VGG-16 on images
-  resized to 224 (``image_branch="vgg16"``, torchvision's ImageNet weights: internet
-  needed); ``"small"`` is a two-block CNN for CPUs;
+- :class:`SecondModel` (the first methodology): input = the rule features (patch-probability
+  grid, then pixels; see :class:`~nesy.rules.patches.FeatureLayout`) behind a frozen QIL, a
+  diagonal layer **with its staircase activation** (Sect. 3.1), so the model reads only which
+  step each feature is on and its decisions change only across the hyperplanes Fidex's rules
+  use. The probability grid is upsampled x2 and goes through 3x3 convolutions (64, 128, 256
+  in the paper; batch norm, LeakyReLU, max-pool 2) and dense 256 with dropout 0.4; the image
+  goes through an image branch and dense 256 (batch norm, dropout 0.3); the two are merged
+  into dense 256, 128, 64 and a softmax layer. Image branches (``IMAGE_BRANCHES``): the
+  paper's ``"vgg16"`` on the image after the QIL resized to 224 (torchvision's ImageNet
+  weights: internet needed); ``"features"``, a frozen pretrained backbone whose features of
+  the image after the QIL are computed once outside the model (:mod:`nesy.rules.backbone`)
+  and passed in; ``"small"``, a two-block CNN trained from scratch;
+- :class:`PerClassModel` (the second methodology, used for FER2013): one network per class,
+  each reading the class's probability map padded to the image size with the image's red and
+  green channels, and giving the probability of its class against all others; the
+  prediction is the class with the highest score;
 - :class:`ImageCNN`: the image branch alone with a softmax head (the paper's VGG-16 baseline,
   Table 6).
 
@@ -28,10 +36,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .patches import FeatureLayout, extract_patches, patch_positions
+from .qil import QIL
 
-__all__ = ["PatchMLP", "SecondModel", "ImageCNN", "fit", "predict_proba", "patch_probabilities", "IMAGE_BRANCHES"]
+__all__ = ["PatchMLP", "SecondModel", "PerClassModel", "ImageCNN", "fit", "predict_proba", "patch_probabilities",
+           "IMAGE_BRANCHES"]
 
-IMAGE_BRANCHES = ("small", "vgg16")
+IMAGE_BRANCHES = ("small", "features", "vgg16")
 
 
 class PatchMLP(nn.Module):
@@ -91,55 +101,116 @@ class _VGG16Branch(nn.Module):
                 f"({exc}); use a machine with internet or image_branch='small'"
             ) from exc
         self.features, self.pool = vgg.features, vgg.avgpool
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(512 * 7 * 7, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.3))
 
     def forward(self, x):
+        """x: pixels in [0, 1], float [B, C, H, W] (C = 1 or 3)."""
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
         x = F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+        x = (x - self.mean) / self.std
         return self.dense(self.pool(self.features(x)))
 
 
-def _image_branch(kind: str, channels: int, height: int, width: int, pretrained: bool, widths=(32, 64)) -> nn.Module:
+class _FeatureBranch(nn.Module):
+    """Dense 256 (batch norm, ReLU, dropout 0.3) on a frozen backbone's features [B, F] -> [B, 256]."""
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.dense = nn.Sequential(nn.Linear(n_features, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Dropout(0.3))
+
+    def forward(self, features):
+        return self.dense(features)
+
+
+def _image_branch(kind: str, channels: int, height: int, width: int, pretrained: bool, widths=(32, 64),
+                  n_image_features: int = 1280) -> nn.Module:
     if kind == "small":
         return _SmallImageBranch(channels, height, width, tuple(widths))
     if kind == "vgg16":
         return _VGG16Branch(pretrained)
+    if kind == "features":
+        return _FeatureBranch(n_image_features)
     raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {kind!r}")
 
 
+class _QILInput(nn.Module):
+    """The frozen QIL in front of a second model: rule features [B, D] -> float32 [B, D].
+
+    With ``staircase`` (the paper's QIL) each feature becomes its step's value
+    (:meth:`QIL.staircase`, standardised units), so what follows is a function of the steps;
+    without it, the standardisation ``w x + b`` alone (the ablation).
+    """
+
+    def __init__(self, qil: QIL, staircase: bool):
+        super().__init__()
+        if not isinstance(qil, QIL):
+            raise ValueError(f"qil must be a nesy.rules.QIL, got {type(qil).__name__}")
+        if not isinstance(staircase, bool):
+            raise ValueError(f"staircase must be True or False, got {staircase!r}")
+        self.qil, self.staircase = qil, staircase
+        self.register_buffer("w", qil.weights.float())
+        self.register_buffer("b", qil.biases.float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.staircase:
+            return self.qil.staircase(x).to(x.device)
+        return x * self.w + self.b
+
+    def pixels(self, z: torch.Tensor) -> torch.Tensor:
+        """Standardised values z [B, D_pixels] of the pixel features back in [0, 1] (the image after the QIL)."""
+        return ((z - self.b[-z.shape[1]:]) / self.w[-z.shape[1]:]).clamp(0, 1)
+
+
+def _split_grid_image(z: torch.Tensor, lay: FeatureLayout) -> tuple[torch.Tensor, torch.Tensor]:
+    """z [B, D] -> (probability grid [B, classes, rows, cols], image [B, C, H, W]) in z's units."""
+    rows, cols = lay.grid
+    grid = z[:, : lay.n_prob].reshape(-1, rows, cols, lay.n_classes).permute(0, 3, 1, 2)
+    image = z[:, lay.n_prob :].reshape(-1, lay.height, lay.width, lay.channels).permute(0, 3, 1, 2)
+    return grid, image
+
+
 class SecondModel(nn.Module):
-    """The second model: logits [B, n_classes] from rule features [B, layout.n_features].
+    """The first methodology's second model: logits [B, n_classes] from rule features [B, layout.n_features].
 
     Parameters
     ----------
     layout : FeatureLayout
-    weights, biases : Tensor[D]
-        The frozen standardisation ``x * weights + biases`` (a :class:`~nesy.rules.QIL`'s
-        ``weights`` and ``biases``, fitted on the training features).
+    qil : QIL
+        The frozen QIL fitted on the training features (its hyperplanes are Fidex's).
+    staircase : bool
+        Apply the QIL's staircase (the paper; default) or only its standardisation (ablation).
     prob_widths : tuple of int
         Channels of the 3x3 convolutions over the upsampled probability grid (paper: 64, 128, 256).
     upsample : int
         Nearest-neighbour upsampling factor of the probability grid (paper: 2).
-    image_branch : {"small", "vgg16"}
+    image_branch : {"small", "features", "vgg16"}
+        ``"features"``: the model's second input is a frozen backbone's features [B, F] of the
+        image after the QIL (:func:`nesy.rules.backbone.image_after_qil`); the others read the
+        image part of the rule features (standardised for ``"small"``, pixels for ``"vgg16"``).
     image_widths : tuple of int
-        Channels of the small image branch's conv blocks (ignored for VGG-16).
+        Channels of the small image branch's conv blocks (``"small"`` only).
     pretrained : bool
         ImageNet weights for the VGG-16 branch.
+    n_image_features : int
+        F, the width of the frozen backbone's features (``"features"`` only).
     """
 
-    def __init__(self, layout: FeatureLayout, weights: torch.Tensor, biases: torch.Tensor,
-                 prob_widths=(64, 128, 256), upsample: int = 2, image_branch: str = "small",
-                 image_widths=(32, 64), pretrained: bool = True):
+    def __init__(self, layout: FeatureLayout, qil: QIL, *, staircase: bool = True, prob_widths=(64, 128, 256),
+                 upsample: int = 2, image_branch: str = "small", image_widths=(32, 64), pretrained: bool = True,
+                 n_image_features: int = 1280):
         super().__init__()
-        if weights.shape != (layout.n_features,) or biases.shape != (layout.n_features,):
-            raise ValueError(f"weights and biases must have shape [{layout.n_features}], got {tuple(weights.shape)}, {tuple(biases.shape)}")
-        self.layout = layout
-        self.register_buffer("w", weights.detach().float().clone())
-        self.register_buffer("b", biases.detach().float().clone())
+        if not isinstance(qil, QIL) or qil.n_features != layout.n_features:
+            raise ValueError(f"qil must be a QIL over the layout's {layout.n_features} features, got "
+                             f"{getattr(qil, 'n_features', type(qil).__name__)}")
         if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:
             raise ValueError(f"upsample must be an integer >= 1, got {upsample!r}")
-        self.upsample = upsample
+        if image_branch not in IMAGE_BRANCHES:
+            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        self.layout, self.upsample, self.image_branch_kind = layout, upsample, image_branch
+        self.qil_input = _QILInput(qil, staircase)
         rows, cols = layout.grid
         layers, c, h, w = [], layout.n_classes, upsample * rows, upsample * cols
         for width in prob_widths:
@@ -147,32 +218,84 @@ class SecondModel(nn.Module):
             c, h, w = width, h // 2, w // 2
         self.prob_branch = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h * w, 256), nn.BatchNorm1d(256),
                                          nn.LeakyReLU(0.01), nn.Dropout(0.4))
-        self.image_branch = _image_branch(image_branch, layout.channels, layout.height, layout.width, pretrained, image_widths)
+        self.image_branch = _image_branch(image_branch, layout.channels, layout.height, layout.width, pretrained,
+                                          image_widths, n_image_features)
         self.head = nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 64),
                                   nn.ReLU(), nn.Linear(64, layout.n_classes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = x * self.w + self.b
-        lay = self.layout
-        rows, cols = lay.grid
-        grid = z[:, : lay.n_prob].reshape(-1, rows, cols, lay.n_classes).permute(0, 3, 1, 2)
+    def forward(self, x: torch.Tensor, image_features: torch.Tensor | None = None) -> torch.Tensor:
+        """x: rule features [B, D]; image_features: [B, F], required by (only) the ``"features"`` branch."""
+        if (image_features is None) != (self.image_branch_kind != "features"):
+            raise ValueError("image_features must be given exactly when image_branch='features'")
+        grid, image = _split_grid_image(self.qil_input(x), self.layout)
         if self.upsample > 1:
             grid = F.interpolate(grid, scale_factor=self.upsample, mode="nearest")
-        image = z[:, lay.n_prob :].reshape(-1, lay.height, lay.width, lay.channels).permute(0, 3, 1, 2)
-        return self.head(torch.cat([self.prob_branch(grid), self.image_branch(image)], dim=1))
+        if self.image_branch_kind == "features":
+            seen = image_features
+        elif self.image_branch_kind == "vgg16":
+            seen = self.qil_input.pixels(image.permute(0, 2, 3, 1).reshape(len(x), -1)).reshape(
+                len(x), self.layout.height, self.layout.width, self.layout.channels).permute(0, 3, 1, 2)
+        else:
+            seen = image
+        return self.head(torch.cat([self.prob_branch(grid), self.image_branch(seen)], dim=1))
+
+
+class PerClassModel(nn.Module):
+    """The second methodology: one network per class, logits [B, n_classes] (one-vs-rest).
+
+    Network ``c`` reads the image made of the class-``c`` probability map (after the QIL, padded
+    to the image size) and the image's red and green channels after the QIL
+    (:func:`nesy.rules.backbone.class_map_images`): with ``image_branch="features"`` a frozen
+    backbone's features [B, F] of it, otherwise the image itself [B, 3, H, W] through a small CNN
+    or VGG-16; then dense 256 (batch norm, dropout 0.3) to one logit, the score of class ``c``
+    against the rest. Trained with a one-vs-rest binary cross-entropy
+    (``fit(..., loss="one_vs_rest")``); the prediction is the class with the highest score.
+    ``output = "sigmoid"`` tells :func:`predict_proba` to return each class's probability.
+    """
+
+    output = "sigmoid"
+
+    def __init__(self, n_classes: int, image_branch: str = "features", *, height: int = 0, width: int = 0,
+                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280):
+        super().__init__()
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        if image_branch not in IMAGE_BRANCHES:
+            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        self.nets = nn.ModuleList(
+            nn.Sequential(_image_branch(image_branch, 3, height, width, pretrained, image_widths, n_image_features),
+                          nn.Linear(256, 1))
+            for _ in range(n_classes))
+
+    def forward(self, class_inputs: torch.Tensor) -> torch.Tensor:
+        """class_inputs: [B, n_classes, F] features or [B, n_classes, 3, H, W] images; row c is network c's."""
+        if class_inputs.dim() not in (3, 5) or class_inputs.shape[1] != len(self.nets):
+            raise ValueError(f"class_inputs must be [B, {len(self.nets)}, F] or [B, {len(self.nets)}, 3, H, W], "
+                             f"got {tuple(class_inputs.shape)}")
+        return torch.cat([net(class_inputs[:, c]) for c, net in enumerate(self.nets)], dim=1)
 
 
 class ImageCNN(nn.Module):
-    """The image-only baseline: logits [B, n_classes] from images float [B, C, H, W] in [0, 1]."""
+    """The image-only baseline: logits [B, n_classes] from images float [B, C, H, W] in [0, 1]
+    (or, with ``image_branch="features"``, from a frozen backbone's features [B, F])."""
 
     def __init__(self, channels: int, height: int, width: int, n_classes: int, image_branch: str = "small",
-                 image_widths=(32, 64), pretrained: bool = True):
+                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280):
         super().__init__()
-        self.branch = _image_branch(image_branch, channels, height, width, pretrained, image_widths)
+        if image_branch not in IMAGE_BRANCHES:
+            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        self.branch = _image_branch(image_branch, channels, height, width, pretrained, image_widths, n_image_features)
         self.out = nn.Linear(256, n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.out(self.branch(images))
+
+
+def _one_vs_rest(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, F.one_hot(labels, logits.shape[1]).float())
+
+
+LOSSES = {"cross_entropy": F.cross_entropy, "one_vs_rest": _one_vs_rest}
 
 
 def _check_positive_int(name, value):
@@ -181,9 +304,12 @@ def _check_positive_int(name, value):
 
 
 def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor, *, epochs: int, batch_size: int,
-        learning_rate: float, weight_decay: float = 0.0, seed: int = 0, progress: bool = False, desc: str = "train") -> list[float]:
-    """Train ``model(*inputs)`` with cross-entropy and Adam; returns the mean loss of each epoch.
+        learning_rate: float, weight_decay: float = 0.0, seed: int = 0, progress: bool = False, desc: str = "train",
+        loss: str = "cross_entropy") -> list[float]:
+    """Train ``model(*inputs)`` with Adam; returns the mean loss of each epoch.
 
+    loss: ``"cross_entropy"`` (softmax over the classes) or ``"one_vs_rest"`` (a binary
+    cross-entropy per class logit against "this class or not", :class:`PerClassModel`).
     inputs: tensors with the same first dimension N as ``labels`` (int64 [N]). Batches are
     drawn in a seeded random order, so the same seed gives the same model.
     """
@@ -191,6 +317,9 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
     _check_positive_int("batch_size", batch_size)
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    criterion = LOSSES[loss]
     n = labels.shape[0]
     if any(t.shape[0] != n for t in inputs):
         raise ValueError(f"every input must have {n} rows, got {[tuple(t.shape) for t in inputs]}")
@@ -210,11 +339,11 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
             idx = order[start : start + batch_size]
             if len(idx) < 2:  # batch norm needs two samples
                 continue
-            loss = F.cross_entropy(model(*(t[idx] for t in inputs)), labels[idx])
+            batch_loss = criterion(model(*(t[idx] for t in inputs)), labels[idx])
             optimiser.zero_grad()
-            loss.backward()
+            batch_loss.backward()
             optimiser.step()
-            total += float(loss.detach()) * len(idx)
+            total += float(batch_loss.detach()) * len(idx)
         history.append(total / n)
     model.eval()
     return history
@@ -222,10 +351,12 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int = 1024) -> torch.Tensor:
-    """Softmax outputs float32 [N, n_classes] of ``model(*inputs)`` in eval mode."""
+    """Class scores float32 [N, n_classes] of ``model(*inputs)`` in eval mode: the softmax, or for a
+    model with ``output = "sigmoid"`` (:class:`PerClassModel`) each class's own probability."""
     model.eval()
     n = inputs[0].shape[0]
-    return torch.cat([F.softmax(model(*(t[a : a + batch_size] for t in inputs)), dim=1) for a in range(0, n, batch_size)])
+    squash = torch.sigmoid if getattr(model, "output", "softmax") == "sigmoid" else (lambda t: F.softmax(t, dim=1))
+    return torch.cat([squash(model(*(t[a : a + batch_size] for t in inputs))) for a in range(0, n, batch_size)])
 
 
 @torch.no_grad()

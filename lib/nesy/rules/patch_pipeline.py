@@ -1,7 +1,13 @@
-"""The patch-rules pipeline on one dataset: patch MLP -> second model -> FidexGlo ruleset.
+"""The patch-rules pipeline on one dataset: patch MLP -> second model -> FidexGlo rulesets.
 
-:func:`run` follows the paper's first methodology (Sect. 3.3, Fig. 1) and times each stage
-(the paper's Table 8); :func:`baseline` trains the image-only CNN several times (Table 6).
+:func:`run` follows the paper (Sect. 3.3): the patch MLP, the probability grid of every
+image, the QIL fitted on the rule features, then the second model of the first methodology
+(:class:`~nesy.rules.patch_model.SecondModel`, Fig. 1) or of the second
+(:class:`~nesy.rules.patch_model.PerClassModel`, Fig. 2), and FidexGlo rulesets of its
+classes with one or more covering heuristics. It times each stage (the paper's Table 8).
+``extra_methodologies`` trains and explains the other methodology's model on the same
+features (an ablation row). :func:`baseline` trains the image-only network several times
+(Table 6).
 """
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import backbone as bb
 from . import patch_model as pm
 from .fidexglo import FidexGlo
 from .patches import FeatureLayout, as_float_images, patch_dataset, rule_features
@@ -18,7 +25,12 @@ from .qil import QIL
 from .ruleset import Ruleset
 from .stats import RulesetStats, evaluate
 
-__all__ = ["PipelineSettings", "PatchRulesRun", "run", "baseline", "subset", "mean_std"]
+__all__ = ["PipelineSettings", "PatchRulesRun", "ExplainedModel", "run", "baseline", "subset", "mean_std",
+           "IMAGE_BRANCHES", "METHODOLOGIES"]
+
+#: the chapter's image branches: trained from scratch, a frozen pretrained backbone, the paper's VGG-16
+IMAGE_BRANCHES = ("small", "efficientnet-lite0", "vgg16")
+METHODOLOGIES = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -37,38 +49,41 @@ class PipelineSettings:
     weight_decay: float = 5e-4          # L2 5e-4 on the convolutions
     prob_widths: tuple = (64, 128, 256)
     upsample: int = 2
-    image_branch: str = "vgg16"
+    image_branch: str = "vgg16"         # one of IMAGE_BRANCHES
     image_widths: tuple = (32, 64)
+    backbone_size: int = 224            # images resized to this for a pretrained backbone (224)
     pretrained: bool = True
+    staircase: bool = True              # the QIL's staircase in front of the second model
+    methodology: int = 1                # 1 (2 for FER2013)
     qil_steps: int = 100                # 100
-    rule_samples: int | None = None     # None = every training sample
+    rule_samples: int | None = None     # None = a local rule for every training sample
     max_iterations: int = 25
     dropout: float = 0.95               # 0.95 (0.9 for FER2013), dims and hyperplanes
-    heuristic: int = 1
+    heuristics: tuple = (1,)            # the first is the main ruleset
     seed: int = 0
+
+    def __post_init__(self):
+        if self.image_branch not in IMAGE_BRANCHES:
+            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {self.image_branch!r}")
+        if self.methodology not in METHODOLOGIES:
+            raise ValueError(f"methodology must be one of {METHODOLOGIES}, got {self.methodology!r}")
+        if not self.heuristics or any(h not in (1, 2) for h in self.heuristics):
+            raise ValueError(f"heuristics must be a non-empty tuple of 1 and/or 2, got {self.heuristics!r}")
 
 
 @dataclass
-class PatchRulesRun:
-    """What :func:`run` produced. Tensors: features float32 [N, D], probs [N, C], labels int64 [N]."""
+class ExplainedModel:
+    """One second model and its rulesets. probs: float32 [N, C] class scores."""
 
-    layout: FeatureLayout
-    settings: PipelineSettings
-    mlp_history: list
-    second_history: list
-    accuracy: dict                      # patch_mlp_train/test (per patch), second_train/test (%)
-    train_features: torch.Tensor
-    test_features: torch.Tensor
-    train_labels: torch.Tensor
-    test_labels: torch.Tensor
+    methodology: int
+    accuracy: dict                      # second_train / second_test (%)
+    history: list
     train_probs: torch.Tensor
     test_probs: torch.Tensor
-    qil: QIL
-    ruleset: Ruleset
-    rule_train_stats: RulesetStats
-    rule_test_stats: RulesetStats
+    rulesets: dict                      # heuristic -> Ruleset
+    train_stats: dict                   # heuristic -> RulesetStats on all training samples
+    test_stats: dict                    # heuristic -> RulesetStats on the test samples
     seconds: dict = field(default_factory=dict)
-    n_patches: dict = field(default_factory=dict)
 
     @property
     def train_pred(self) -> torch.Tensor:
@@ -79,15 +94,131 @@ class PatchRulesRun:
         return self.test_probs.argmax(1)
 
 
+@dataclass
+class PatchRulesRun:
+    """What :func:`run` produced. Tensors: features float32 [N, D], labels int64 [N]."""
+
+    layout: FeatureLayout
+    settings: PipelineSettings
+    mlp_history: list
+    accuracy: dict                      # patch_mlp_train/test (per patch), second_train/test (%)
+    train_features: torch.Tensor
+    test_features: torch.Tensor
+    train_labels: torch.Tensor
+    test_labels: torch.Tensor
+    qil: QIL
+    main: ExplainedModel
+    extra: dict = field(default_factory=dict)        # methodology -> ExplainedModel (ablations)
+    image_features: tuple | None = None              # (train, test) backbone features of the images after the QIL
+    rule_seeds: np.ndarray | None = None             # training samples whose local rules were computed
+    seconds: dict = field(default_factory=dict)
+    n_patches: dict = field(default_factory=dict)
+
+    @property
+    def ruleset(self) -> Ruleset:
+        return self.main.rulesets[self.settings.heuristics[0]]
+
+    @property
+    def rule_train_stats(self) -> RulesetStats:
+        return self.main.train_stats[self.settings.heuristics[0]]
+
+    @property
+    def rule_test_stats(self) -> RulesetStats:
+        return self.main.test_stats[self.settings.heuristics[0]]
+
+    @property
+    def second_history(self) -> list:
+        return self.main.history
+
+    @property
+    def train_probs(self) -> torch.Tensor:
+        return self.main.train_probs
+
+    @property
+    def test_probs(self) -> torch.Tensor:
+        return self.main.test_probs
+
+    @property
+    def train_pred(self) -> torch.Tensor:
+        return self.main.train_pred
+
+    @property
+    def test_pred(self) -> torch.Tensor:
+        return self.main.test_pred
+
+
 def subset(n_total: int, n: int | None, seed: int) -> torch.Tensor:
     """A seeded random choice of ``n`` of ``n_total`` indices (all, shuffled, when ``n`` is None)."""
     order = torch.randperm(n_total, generator=torch.Generator().manual_seed(int(seed)))
     return order if n is None else order[: min(int(n), n_total)]
 
 
+def _backbone(images, s: PipelineSettings, progress: bool, desc: str) -> torch.Tensor:
+    return bb.backbone_features(images, size=s.backbone_size, backbone=s.image_branch, progress=progress, desc=desc)
+
+
+def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: PipelineSettings, image_features,
+                  progress: bool):
+    """Train one methodology's second model; returns (model, train inputs, test inputs, history, loss name)."""
+    torch.manual_seed(s.seed)
+    frozen = s.image_branch == "efficientnet-lite0"
+    if methodology == 2:
+        def class_inputs(f, split):
+            maps = [bb.class_map_images(qil, f, layout, c) for c in range(layout.n_classes)]
+            if frozen:
+                maps = [_backbone(m, s, progress, f"class {c} maps, {split}") for c, m in enumerate(maps)]
+            return (torch.stack(maps, dim=1),)
+
+        train_in, test_in = class_inputs(f_train, "train"), class_inputs(f_test, "test")
+        model = pm.PerClassModel(layout.n_classes, "features" if frozen else s.image_branch, height=layout.height,
+                                 width=layout.width, image_widths=tuple(s.image_widths), pretrained=s.pretrained,
+                                 n_image_features=train_in[0].shape[-1] if frozen else 1280)
+        loss = "one_vs_rest"
+    else:
+        branch = "features" if frozen else s.image_branch
+        model = pm.SecondModel(layout, qil, staircase=s.staircase, prob_widths=tuple(s.prob_widths), upsample=s.upsample,
+                               image_branch=branch, image_widths=tuple(s.image_widths), pretrained=s.pretrained,
+                               n_image_features=image_features[0].shape[1] if frozen else 1280)
+        train_in = (f_train, image_features[0]) if frozen else (f_train,)
+        test_in = (f_test, image_features[1]) if frozen else (f_test,)
+        loss = "cross_entropy"
+    history = pm.fit(model, train_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
+                     learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
+                     progress=progress, desc=f"second model (methodology {methodology})", loss=loss)
+    return model, train_in, test_in, history
+
+
+def _explain(methodology, layout, qil, f_train, f_test, y_train, y_test, s, image_features, seeds, heuristics,
+             progress) -> ExplainedModel:
+    seconds = {}
+    t = time.perf_counter()
+    model, train_in, test_in, history = _second_model(methodology, layout, qil, f_train, f_test, y_train, s,
+                                                      image_features, progress)
+    p_train, p_test = pm.predict_proba(model, train_in, 256), pm.predict_proba(model, test_in, 256)
+    accuracy = {"second_train": pm.accuracy(p_train, y_train), "second_test": pm.accuracy(p_test, y_test)}
+    seconds["train second model"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    glo = FidexGlo(heuristics[0], progress=progress, max_iterations=s.max_iterations, dropout_dim=s.dropout,
+                   dropout_hyp=s.dropout, seed=s.seed)
+    rulesets = glo.fit_heuristics(f_train, p_train.argmax(1), qil, heuristics, train_y=y_train, train_scores=p_train,
+                                  n_classes=layout.n_classes, seeds=seeds)
+    seconds["rule extraction (FidexGlo)"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    train_stats = {h: evaluate(rs.rules, f_train, p_train.argmax(1), y_train) for h, rs in rulesets.items()}
+    test_stats = {h: evaluate(rs.rules, f_test, p_test.argmax(1), y_test) for h, rs in rulesets.items()}
+    seconds["ruleset statistics"] = time.perf_counter() - t
+    return ExplainedModel(methodology, accuracy, history, p_train, p_test, rulesets, train_stats, test_stats, seconds)
+
+
 def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor,
-        n_classes: int, settings: PipelineSettings, progress: bool = False) -> PatchRulesRun:
-    """The whole pipeline on uint8 images [N, H, W] or [N, H, W, C] and labels int64 [N]."""
+        n_classes: int, settings: PipelineSettings, progress: bool = False, extra_methodologies=()) -> PatchRulesRun:
+    """The whole pipeline on uint8 images [N, H, W] or [N, H, W, C] and labels int64 [N].
+
+    extra_methodologies: other methodologies whose second model is trained and explained on the
+    same patch probabilities (heuristic ``settings.heuristics[0]`` only), in ``PatchRulesRun.extra``.
+    """
     s = settings
     seconds = {}
     x_train, x_test = as_float_images(train_images), as_float_images(test_images)
@@ -110,39 +241,38 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
         "patch_mlp_test": 100.0 * float((grid_test.argmax(-1) == test_labels[:, None, None]).float().mean()),
     }
     f_train, f_test = rule_features(grid_train, x_train), rule_features(grid_test, x_test)
+    del grid_train, grid_test
     seconds["patch probabilities"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     qil = QIL.fit(f_train, s.qil_steps)
-    torch.manual_seed(s.seed)
-    second = pm.SecondModel(layout, qil.weights, qil.biases, prob_widths=tuple(s.prob_widths), upsample=s.upsample,
-                            image_branch=s.image_branch, image_widths=tuple(s.image_widths), pretrained=s.pretrained)
-    second_history = pm.fit(second, (f_train,), train_labels, epochs=s.second_epochs, batch_size=s.second_batch_size,
-                            learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
-                            progress=progress, desc="second model")
-    p_train, p_test = pm.predict_proba(second, (f_train,), 256), pm.predict_proba(second, (f_test,), 256)
-    accuracy["second_train"] = pm.accuracy(p_train, train_labels)
-    accuracy["second_test"] = pm.accuracy(p_test, test_labels)
-    seconds["train second model"] = time.perf_counter() - t
+    image_features = None
+    if s.image_branch == "efficientnet-lite0":  # the first methodology's image branch and the baseline read these
+        t = time.perf_counter()
+        image_features = tuple(_backbone(bb.image_after_qil(qil, f, layout), s, progress, f"backbone, {split}")
+                               for split, f in (("train", f_train), ("test", f_test)))
+        seconds["backbone features"] = time.perf_counter() - t
+    n = len(train_labels)
+    seeds = None
+    if s.rule_samples is not None and int(s.rule_samples) < n:
+        seeds = np.sort(subset(n, int(s.rule_samples), s.seed + 2).numpy())
 
-    t = time.perf_counter()
-    n_rule = len(train_labels) if s.rule_samples is None else min(int(s.rule_samples), len(train_labels))
-    glo = FidexGlo(s.heuristic, progress=progress, max_iterations=s.max_iterations, dropout_dim=s.dropout,
-                   dropout_hyp=s.dropout, seed=s.seed)
-    ruleset = glo.fit(f_train[:n_rule], p_train[:n_rule].argmax(1), qil, train_y=train_labels[:n_rule],
-                      train_scores=p_train[:n_rule], n_classes=n_classes)
-    seconds["rule extraction (FidexGlo)"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    train_stats = evaluate(ruleset.rules, f_train[:n_rule], p_train[:n_rule].argmax(1), train_labels[:n_rule])
-    test_stats = evaluate(ruleset.rules, f_test, p_test.argmax(1), test_labels)
-    seconds["ruleset statistics"] = time.perf_counter() - t
+    main = _explain(s.methodology, layout, qil, f_train, f_test, train_labels, test_labels, s, image_features, seeds,
+                    tuple(s.heuristics), progress)
+    seconds.update(main.seconds)
+    extra = {}
+    for m in extra_methodologies:
+        if m == s.methodology:
+            raise ValueError(f"extra_methodologies must differ from settings.methodology ({m})")
+        extra[m] = _explain(m, layout, qil, f_train, f_test, train_labels, test_labels, s, image_features, seeds,
+                            tuple(s.heuristics[:1]), progress)
+        for key, value in extra[m].seconds.items():
+            seconds[f"{key}, methodology {m}"] = value
+    accuracy.update(main.accuracy)
     rows, cols = layout.grid
     return PatchRulesRun(
-        layout=layout, settings=s, mlp_history=mlp_history, second_history=second_history, accuracy=accuracy,
-        train_features=f_train, test_features=f_test, train_labels=train_labels, test_labels=test_labels,
-        train_probs=p_train, test_probs=p_test, qil=qil, ruleset=ruleset, rule_train_stats=train_stats,
-        rule_test_stats=test_stats, seconds=seconds,
+        layout=layout, settings=s, mlp_history=mlp_history, accuracy=accuracy, train_features=f_train,
+        test_features=f_test, train_labels=train_labels, test_labels=test_labels, qil=qil, main=main, extra=extra,
+        image_features=image_features, rule_seeds=seeds, seconds=seconds,
         n_patches={"per_image": rows * cols, "mlp_training": len(ds), "train_total": rows * cols * len(train_labels),
                    "test_total": rows * cols * len(test_labels)},
     )
@@ -150,14 +280,28 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
 
 def baseline(train_images, train_labels, test_images, test_labels, n_classes: int, *, runs: int, epochs: int,
              batch_size: int, learning_rate: float, image_branch: str = "small", image_widths=(32, 64),
-             pretrained: bool = True, seed: int = 0) -> list[dict]:
-    """Train the image-only CNN ``runs`` times (seeds ``seed .. seed + runs - 1``); train/test accuracy (%) of each."""
-    x_train, x_test = as_float_images(train_images), as_float_images(test_images)
-    _, c, h, w = x_train.shape
+             pretrained: bool = True, seed: int = 0, image_features=None) -> list[dict]:
+    """Train the image-only network ``runs`` times (seeds ``seed .. seed + runs - 1``); train/test accuracy (%) of each.
+
+    image_features: ``(train, test)`` frozen backbone features [N, F] (:attr:`PatchRulesRun.image_features`);
+    required with ``image_branch="efficientnet-lite0"``, whose baseline is the dense head on them.
+    """
+    if image_branch not in IMAGE_BRANCHES:
+        raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+    frozen = image_branch == "efficientnet-lite0"
+    if frozen and image_features is None:
+        raise ValueError("image_branch='efficientnet-lite0' needs image_features=(train, test) backbone features")
+    if frozen:
+        x_train, x_test = image_features
+        c = h = w = 0
+    else:
+        x_train, x_test = as_float_images(train_images), as_float_images(test_images)
+        _, c, h, w = x_train.shape
     out = []
     for r in range(runs):
         torch.manual_seed(seed + r)
-        model = pm.ImageCNN(c, h, w, n_classes, image_branch, tuple(image_widths), pretrained)
+        model = pm.ImageCNN(c, h, w, n_classes, "features" if frozen else image_branch, tuple(image_widths), pretrained,
+                            n_image_features=x_train.shape[1] if frozen else 1280)
         t = time.perf_counter()
         pm.fit(model, (x_train,), train_labels, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed + r)
         out.append({

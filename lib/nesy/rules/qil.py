@@ -117,6 +117,39 @@ class QIL:
 
     __call__ = forward
 
+    def cells(self, x) -> torch.Tensor:
+        """Which staircase step each value falls on, int64 Tensor[N, D] in ``[0, Q + 1]``.
+
+        Cell ``c`` of feature ``j`` is the number of hyperplanes ``t_jk <= x_ij``, compared in
+        float64 exactly as a rule's ``x >= t`` is, so two inputs with the same cells satisfy the
+        same antecedents, and a model that reads only the cells is constant between hyperplanes.
+        """
+        xt = _as_float64(x, "x")
+        if xt.shape[1] != self.n_features:
+            raise ValueError(f"x must have {self.n_features} columns, got {xt.shape[1]}")
+        return torch.searchsorted(self.hyperplanes(), xt.T.contiguous(), right=True).T
+
+    def staircase(self, x) -> torch.Tensor:
+        """The staircase's output in standardised units, float32 Tensor[N, D].
+
+        Each value becomes the centre of its step, ``-hi_knot + width * (cell - 1/2)`` (a step
+        of width ``2 hi_knot / Q``; the two open cells below and above the knots get the
+        centre of a step of the same width), a function of :meth:`cells` only. It carries
+        the same information as :meth:`forward` (a monotone relabelling of the steps) on the
+        standardised scale a network trains well on.
+        """
+        width = 2.0 * float(self.hi_knot) / self.n_steps
+        return (-float(self.hi_knot) + width * (self.cells(x).to(torch.float64) - 0.5)).float()
+
+    def snap(self, x) -> torch.Tensor:
+        """``x`` moved to the centre of its step, in the input's units, float32 Tensor[N, D].
+
+        The image a pretrained backbone sees behind the QIL: still an image (pixels near their
+        values), but one value per step, so the backbone's features are a function of the cells.
+        """
+        z = self.staircase(x).to(torch.float64)
+        return ((z - self.biases) / self.weights).float()
+
     def save_weights(self, path) -> Path:
         """Write a dimlpfidex weights file: biases on line 1, weights on line 2 (exact reprs)."""
         path = Path(path)

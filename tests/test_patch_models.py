@@ -167,3 +167,10 @@ def test_pipeline_on_a_frozen_backbone_with_both_methodologies(tmp_path, monkeyp
         pp.baseline(x, y, xt, yt, 2, runs=1, epochs=1, batch_size=16, learning_rate=1e-3, image_branch="efficientnet-lite0")
     with pytest.raises(ValueError, match="methodology"):
         pp.PipelineSettings(methodology=3)
+
+
+def test_training_on_precomputed_steps_is_training_the_model():
+    model, qil = _model(staircase=True)
+    x = torch.rand(4, LAYOUT.n_features, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        assert torch.equal(pm.AfterQIL(model)(model.qil_input(x)), model(x))

@@ -38,7 +38,7 @@ from torch import nn
 from .patches import FeatureLayout, extract_patches, patch_positions
 from .qil import QIL
 
-__all__ = ["PatchMLP", "SecondModel", "PerClassModel", "ImageCNN", "fit", "predict_proba", "patch_probabilities",
+__all__ = ["PatchMLP", "SecondModel", "AfterQIL", "PerClassModel", "ImageCNN", "fit", "predict_proba", "patch_probabilities",
            "IMAGE_BRANCHES"]
 
 IMAGE_BRANCHES = ("small", "features", "vgg16")
@@ -172,6 +172,17 @@ def _split_grid_image(z: torch.Tensor, lay: FeatureLayout) -> tuple[torch.Tensor
     return grid, image
 
 
+class AfterQIL(nn.Module):
+    """``SecondModel.from_steps`` as a module: trains the model on steps ``qil_input(x)`` computed once."""
+
+    def __init__(self, model: "SecondModel"):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z: torch.Tensor, image_features: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.from_steps(z, image_features)
+
+
 class SecondModel(nn.Module):
     """The first methodology's second model: logits [B, n_classes] from rule features [B, layout.n_features].
 
@@ -225,16 +236,20 @@ class SecondModel(nn.Module):
 
     def forward(self, x: torch.Tensor, image_features: torch.Tensor | None = None) -> torch.Tensor:
         """x: rule features [B, D]; image_features: [B, F], required by (only) the ``"features"`` branch."""
+        return self.from_steps(self.qil_input(x), image_features)
+
+    def from_steps(self, z: torch.Tensor, image_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The model after its QIL: logits from ``z = self.qil_input(x)`` [B, D] (to train on precomputed steps)."""
         if (image_features is None) != (self.image_branch_kind != "features"):
             raise ValueError("image_features must be given exactly when image_branch='features'")
-        grid, image = _split_grid_image(self.qil_input(x), self.layout)
+        grid, image = _split_grid_image(z, self.layout)
         if self.upsample > 1:
             grid = F.interpolate(grid, scale_factor=self.upsample, mode="nearest")
         if self.image_branch_kind == "features":
             seen = image_features
         elif self.image_branch_kind == "vgg16":
-            seen = self.qil_input.pixels(image.permute(0, 2, 3, 1).reshape(len(x), -1)).reshape(
-                len(x), self.layout.height, self.layout.width, self.layout.channels).permute(0, 3, 1, 2)
+            seen = self.qil_input.pixels(image.permute(0, 2, 3, 1).reshape(len(z), -1)).reshape(
+                len(z), self.layout.height, self.layout.width, self.layout.channels).permute(0, 3, 1, 2)
         else:
             seen = image
         return self.head(torch.cat([self.prob_branch(grid), self.image_branch(seen)], dim=1))

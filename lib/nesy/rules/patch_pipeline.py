@@ -182,7 +182,11 @@ def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: Pi
         train_in = (f_train, image_features[0]) if frozen else (f_train,)
         test_in = (f_test, image_features[1]) if frozen else (f_test,)
         loss = "cross_entropy"
-    history = pm.fit(model, train_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
+    trained, fit_in = model, train_in
+    if methodology == 1:  # the QIL is frozen: its steps are computed once, not in every epoch
+        steps = torch.cat([model.qil_input(chunk) for chunk in f_train.split(4096)])
+        trained, fit_in = pm.AfterQIL(model), (steps, *train_in[1:])
+    history = pm.fit(trained, fit_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
                      learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
                      progress=progress, desc=f"second model (methodology {methodology})", loss=loss)
     return model, train_in, test_in, history

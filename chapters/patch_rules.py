@@ -582,9 +582,12 @@ report.show(pd.concat(tables, ignore_index=True), 2)
 # ## Compute time per stage (the paper's Table 8)
 #
 # The paper trained on one GPU and extracted rules on 48 CPU cores; here everything runs on 2
-# CPU cores, on the default profile's subsets. The benchmark `bench/rules.py` compares this
-# project's FidexGlo kernel with dimlpfidex 1.0.1 {cite:p}`hesxplain_dimlpfidex`, the
-# authors' implementation, on identical inputs (time, rules, fidelity).
+# CPU cores, on the default profile's subsets. "backbone features" is the frozen backbone on
+# the images after the QIL (near zero when they come from the cache); for the second
+# methodology, "train second model" includes the backbone on each class's images. The
+# benchmark `bench/rules.py` compares this project's FidexGlo kernel with dimlpfidex 1.0.1
+# {cite:p}`hesxplain_dimlpfidex`, the authors' implementation, on identical inputs (time,
+# rules, fidelity).
 
 # %%
 time_rows = []

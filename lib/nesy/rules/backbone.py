@@ -27,14 +27,9 @@ BACKBONES = ("efficientnet-lite0",)
 POOL_GRID = 2  # the last map (1280 x 7 x 7 at 224 px) averaged over a 2 x 2 grid: 5120 features
 
 
-def _pixels(layout: FeatureLayout, features: torch.Tensor) -> torch.Tensor:
-    n = features.shape[0]
-    return features[:, layout.n_prob :].reshape(n, layout.height, layout.width, layout.channels).permute(0, 3, 1, 2)
-
-
 def image_after_qil(qil: QIL, features: torch.Tensor, layout: FeatureLayout) -> torch.Tensor:
     """The images behind the QIL: float32 [N, C, H, W] in [0, 1], from rule features [N, D]."""
-    return _pixels(layout, qil.snap(features)).clamp(0, 1).contiguous()
+    return layout.split(qil.snap(features))[1].clamp(0, 1).contiguous()
 
 
 def class_map_images(qil: QIL, features: torch.Tensor, layout: FeatureLayout, cls: int) -> torch.Tensor:
@@ -46,13 +41,10 @@ def class_map_images(qil: QIL, features: torch.Tensor, layout: FeatureLayout, cl
     """
     if isinstance(cls, bool) or not isinstance(cls, (int, np.integer)) or not 0 <= cls < layout.n_classes:
         raise ValueError(f"cls must be an integer in [0, {layout.n_classes}), got {cls!r}")
-    snapped = qil.snap(features)
+    grid, image = layout.split(qil.snap(features).clamp(0, 1))
     rows, cols = layout.grid
-    n = features.shape[0]
-    grid = snapped[:, : layout.n_prob].reshape(n, rows, cols, layout.n_classes)[..., int(cls)].clamp(0, 1)
     top, left = (layout.height - rows) // 2, (layout.width - cols) // 2
-    prob_map = F.pad(grid, (left, layout.width - cols - left, top, layout.height - rows - top))
-    image = _pixels(layout, snapped).clamp(0, 1)
+    prob_map = F.pad(grid[:, int(cls)], (left, layout.width - cols - left, top, layout.height - rows - top))
     red, green = (image[:, 0], image[:, 1]) if layout.channels >= 2 else (image[:, 0], image[:, 0])
     return torch.stack([prob_map, red, green], dim=1).contiguous()
 

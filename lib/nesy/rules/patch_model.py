@@ -159,17 +159,9 @@ class _QILInput(nn.Module):
             return self.qil.staircase(x).to(x.device)
         return x * self.w + self.b
 
-    def pixels(self, z: torch.Tensor) -> torch.Tensor:
-        """Standardised values z [B, D_pixels] of the pixel features back in [0, 1] (the image after the QIL)."""
-        return ((z - self.b[-z.shape[1]:]) / self.w[-z.shape[1]:]).clamp(0, 1)
-
-
-def _split_grid_image(z: torch.Tensor, lay: FeatureLayout) -> tuple[torch.Tensor, torch.Tensor]:
-    """z [B, D] -> (probability grid [B, classes, rows, cols], image [B, C, H, W]) in z's units."""
-    rows, cols = lay.grid
-    grid = z[:, : lay.n_prob].reshape(-1, rows, cols, lay.n_classes).permute(0, 3, 1, 2)
-    image = z[:, lay.n_prob :].reshape(-1, lay.height, lay.width, lay.channels).permute(0, 3, 1, 2)
-    return grid, image
+    def to_input(self, z: torch.Tensor) -> torch.Tensor:
+        """Standardised values z [B, D] back in the rule features' units (the features after the QIL)."""
+        return (z - self.b) / self.w
 
 
 class AfterQIL(nn.Module):
@@ -242,14 +234,13 @@ class SecondModel(nn.Module):
         """The model after its QIL: logits from ``z = self.qil_input(x)`` [B, D] (to train on precomputed steps)."""
         if (image_features is None) != (self.image_branch_kind != "features"):
             raise ValueError("image_features must be given exactly when image_branch='features'")
-        grid, image = _split_grid_image(z, self.layout)
+        grid, image = self.layout.split(z)
         if self.upsample > 1:
             grid = F.interpolate(grid, scale_factor=self.upsample, mode="nearest")
         if self.image_branch_kind == "features":
             seen = image_features
-        elif self.image_branch_kind == "vgg16":
-            seen = self.qil_input.pixels(image.permute(0, 2, 3, 1).reshape(len(z), -1)).reshape(
-                len(z), self.layout.height, self.layout.width, self.layout.channels).permute(0, 3, 1, 2)
+        elif self.image_branch_kind == "vgg16":  # pixels in [0, 1], as ImageNet weights expect
+            seen = self.layout.split(self.qil_input.to_input(z))[1].clamp(0, 1)
         else:
             seen = image
         return self.head(torch.cat([self.prob_branch(grid), self.image_branch(seen)], dim=1))

@@ -86,10 +86,6 @@ class ExplainedModel:
     seconds: dict = field(default_factory=dict)
 
     @property
-    def train_pred(self) -> torch.Tensor:
-        return self.train_probs.argmax(1)
-
-    @property
     def test_pred(self) -> torch.Tensor:
         return self.test_probs.argmax(1)
 
@@ -127,22 +123,6 @@ class PatchRulesRun:
         return self.main.test_stats[self.settings.heuristics[0]]
 
     @property
-    def second_history(self) -> list:
-        return self.main.history
-
-    @property
-    def train_probs(self) -> torch.Tensor:
-        return self.main.train_probs
-
-    @property
-    def test_probs(self) -> torch.Tensor:
-        return self.main.test_probs
-
-    @property
-    def train_pred(self) -> torch.Tensor:
-        return self.main.train_pred
-
-    @property
     def test_pred(self) -> torch.Tensor:
         return self.main.test_pred
 
@@ -159,7 +139,12 @@ def _backbone(images, s: PipelineSettings, progress: bool, desc: str) -> torch.T
 
 def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: PipelineSettings, image_features,
                   progress: bool):
-    """Train one methodology's second model; returns (model, train inputs, test inputs, history, loss name)."""
+    """Train one methodology's second model.
+
+    Returns (trained, fit inputs, model, test inputs, history): ``trained(*fit inputs)`` gives the
+    training images' logits (for the first methodology, the model on its QIL steps computed once),
+    ``model(*test inputs)`` the test images'.
+    """
     torch.manual_seed(s.seed)
     frozen = s.image_branch == "efficientnet-lite0"
     if methodology == 2:
@@ -189,16 +174,16 @@ def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: Pi
     history = pm.fit(trained, fit_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
                      learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
                      progress=progress, desc=f"second model (methodology {methodology})", loss=loss)
-    return model, train_in, test_in, history
+    return trained, fit_in, model, test_in, history
 
 
 def _explain(methodology, layout, qil, f_train, f_test, y_train, y_test, s, image_features, seeds, heuristics,
              progress) -> ExplainedModel:
     seconds = {}
     t = time.perf_counter()
-    model, train_in, test_in, history = _second_model(methodology, layout, qil, f_train, f_test, y_train, s,
+    trained, fit_in, model, test_in, history = _second_model(methodology, layout, qil, f_train, f_test, y_train, s,
                                                       image_features, progress)
-    p_train, p_test = pm.predict_proba(model, train_in, 256), pm.predict_proba(model, test_in, 256)
+    p_train, p_test = pm.predict_proba(trained, fit_in, 256), pm.predict_proba(model, test_in, 256)
     accuracy = {"second_train": pm.accuracy(p_train, y_train), "second_test": pm.accuracy(p_test, y_test)}
     seconds["train second model"] = time.perf_counter() - t
 

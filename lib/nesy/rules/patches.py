@@ -144,6 +144,16 @@ class FeatureLayout:
     def n_features(self) -> int:
         return self.n_prob + self.n_pixels
 
+    def split(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rule features [N, D] -> (probability grid [N, n_classes, rows, cols], image [N, C, H, W]).
+
+        The inverse of :func:`rule_features` (any per-feature transform of them keeps its place).
+        """
+        rows, cols = self.grid
+        grid = features[:, : self.n_prob].reshape(-1, rows, cols, self.n_classes).permute(0, 3, 1, 2)
+        image = features[:, self.n_prob :].reshape(-1, self.height, self.width, self.channels).permute(0, 3, 1, 2)
+        return grid, image
+
     def describe(self, j: int) -> dict:
         """``{"kind": "patch", "row", "col", "cls"}`` or ``{"kind": "pixel", "row", "col", "channel"}`` for feature ``j``."""
         if isinstance(j, bool) or not isinstance(j, (int, np.integer)) or not 0 <= j < self.n_features:

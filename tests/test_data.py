@@ -465,3 +465,23 @@ def test_malformed_registry_is_reported(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_REGISTRY", str(tmp_path / "missing.yaml"))
     with pytest.raises(data.RegistryError, match="NESY_DATA_REGISTRY"):
         data.available()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 832 vs 726"),
+                                     OSError(28, "No space left on device")])
+def test_cached_tensors_survives_a_full_disk(env, monkeypatch, failure):
+    """A cache write that fails (as torch.save fails on a full disk) warns, returns the tensors, leaves no file."""
+    from nesy.data import derived
+
+    def full_disk(obj, f):
+        f.write(b"PK partial")
+        raise failure
+
+    with monkeypatch.context() as patched:
+        patched.setattr(derived.torch, "save", full_disk)
+        with pytest.warns(data.CacheWriteWarning, match=r"not cached: .*t-v1\.pt .* free there"):
+            tensors = data.cached_tensors("toy", "t-v1", lambda: {"x": torch.arange(3)})
+    assert torch.equal(tensors["x"], torch.arange(3))
+    assert list((env / "cache" / "toy").iterdir()) == []
+    assert torch.equal(data.cached_tensors("toy", "t-v1", lambda: {"x": torch.arange(3)})["x"], torch.arange(3))
+    assert sorted(p.name for p in (env / "cache" / "toy").iterdir()) == ["t-v1.pt", "t-v1.pt.sha256"]

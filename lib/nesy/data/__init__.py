@@ -40,7 +40,7 @@ named in the error, where they are verified against the pinned md5 like any othe
 """
 
 from .archives import unpack_archive
-from .derived import cached_tensors
+from .derived import CacheWriteWarning, cached_tensors
 from .errors import ChecksumError, DataError, DataUnavailableError, FormatError, RegistryError, UnsafeArchiveError
 from .idx import read_idx
 from .loader_cifar10 import cifar10
@@ -75,6 +75,7 @@ __all__ = [
     "beer_reviews_dir",
     "cache_dir",
     "cached_tensors",
+    "CacheWriteWarning",
     "cifar10",
     "crash_world",
     "fer2013",

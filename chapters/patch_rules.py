@@ -38,13 +38,14 @@
 # published, but **CIFAR-10 and FER2013 as folders of JPEG images** (CIFAR-10: lossy JPEG
 # re-encodes of the canonical images, in another order; FER2013: the Kaggle images as 48×48
 # JPEGs, test = PublicTest + PrivateTest). On 2 CPU cores, CIFAR-10 and FER2013 use a random
-# subset (`n_train`, `n_test`); MNIST uses `mnist_n_train` training images (0 = all 60,000, as
-# the paper). The patch MLP sees `patches_per_image` random patches of each training image
-# (`mnist_patches_per_image` for MNIST) for `mlp_epochs` epochs (paper: all patches, 60
-# epochs). The second model's QIL is the paper's: the diagonal layer **with its staircase**, so
-# the model reads only which step each feature is on and is constant between the hyperplanes
-# that Fidex's rules use (tested in `tests/test_patch_models.py`). Its image branch is the
-# paper's idea with an offline backbone: **EfficientNet-Lite0 with ImageNet weights, frozen**
+# subset (`n_train`, `n_test`); MNIST uses `mnist_n_train` training images and `mnist_n_test`
+# test images (0 = all 60,000 and all 10,000, as the paper). The patch MLP sees
+# `patches_per_image` random patches of each training image (`mnist_patches_per_image` for
+# MNIST) for `mlp_epochs` epochs (paper: all patches, 60 epochs). The second model's QIL is
+# the paper's: the diagonal layer **with its staircase**, so the model reads only which step
+# each feature is on and is constant between the hyperplanes that Fidex's rules use (tested
+# in `tests/test_patch_models.py`). Its image branch is the paper's idea with an offline
+# backbone: **EfficientNet-Lite0 with ImageNet weights, frozen**
 # {cite:p}`tan2019efficientnet,deng2009imagenet`, stands in for the ImageNet-pretrained VGG-16
 # {cite:p}`simonyan2015vgg` on the image after the QIL resized to `backbone_size` pixels; being
 # frozen, its features are computed once per image and cached, and only the dense layers
@@ -67,6 +68,7 @@ datasets = ["mnist", "cifar10", "fer2013"]
 n_train = 5000
 n_test = 1000
 mnist_n_train = 0
+mnist_n_test = 0
 patch_size = 7
 fer2013_patch_size = 8
 patches_per_image = 60
@@ -89,7 +91,7 @@ fer2013_methodology = 2
 fer2013_train_usage = "PublicTest"
 qil_steps = 100
 rule_samples = 0
-mnist_rule_samples = 6000
+mnist_rule_samples = 20000
 heuristics = [1, 2]
 max_iterations = 25
 dropout = 0.95
@@ -112,14 +114,15 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from nesy import data, params, report
-from nesy.rules import drawing, patch_pipeline
+from nesy.rules import agreeing_activations, drawing, patch_pipeline
 from nesy.widgets.rules import RulesExplorer, dataset_entry
 
 parameters = params.validate(
     "patch_rules",
     dict(
         profile=profile, seed=seed, datasets=datasets, n_train=n_train, n_test=n_test, mnist_n_train=mnist_n_train,
-        patch_size=patch_size, fer2013_patch_size=fer2013_patch_size, patches_per_image=patches_per_image,
+        mnist_n_test=mnist_n_test, patch_size=patch_size, fer2013_patch_size=fer2013_patch_size,
+        patches_per_image=patches_per_image,
         mnist_patches_per_image=mnist_patches_per_image, mlp_epochs=mlp_epochs, mlp_batch_size=mlp_batch_size,
         mlp_learning_rate=mlp_learning_rate, second_epochs=second_epochs, mnist_second_epochs=mnist_second_epochs,
         second_batch_size=second_batch_size, second_learning_rate=second_learning_rate, prob_widths=prob_widths,
@@ -142,10 +145,11 @@ display(pd.DataFrame([{k: str(v) for k, v in parameters.items()}]).T.rename(colu
 # ## The data
 #
 # FER2013's seven emotions become two classes, happy and not happy, as in the paper. Each
-# dataset is cut to a seeded random subset of `n_train` training images (`mnist_n_train` for
-# MNIST) and `n_test` test images (0 = the whole split). FER2013's training images come from
-# the Kaggle usage `fer2013_train_usage`: `Training` (the paper's split, tested on PublicTest +
-# PrivateTest) or `PublicTest` (tested on PrivateTest), for the reason measured below.
+# dataset is cut to a seeded random subset of `n_train` training images and `n_test` test
+# images (`mnist_n_train`, `mnist_n_test` for MNIST; 0 = the whole split). FER2013's training
+# images come from the Kaggle usage `fer2013_train_usage`: `Training` (the paper's split,
+# tested on PublicTest + PrivateTest) or `PublicTest` (tested on PrivateTest), for the reason
+# measured below.
 
 # %%
 def load(name):
@@ -172,7 +176,7 @@ with results.stage("load data"):
     for name in datasets:
         x, y, xt, yt, classes = load(name)
         i = patch_pipeline.subset(len(y), (mnist_n_train if name == "mnist" else n_train) or None, seed)
-        j = patch_pipeline.subset(len(yt), n_test or None, seed + 1)
+        j = patch_pipeline.subset(len(yt), (mnist_n_test if name == "mnist" else n_test) or None, seed + 1)
         loaded[name] = (x[i], y[i], xt[j], yt[j], classes)
         results.number(f"{name}_train_images", len(i))
         results.number(f"{name}_test_images", len(j))
@@ -612,10 +616,12 @@ PAPER_FIGURES = [("mnist", "rule", "0", "Figs. 3-4"), ("mnist", "two rules", "9"
                  ("fer2013", "two rules", "happy", "none (not drawn in the paper)")]
 
 
-def correct_rules(r, i):
+agreeing = {name: agreeing_activations(r.ruleset.rules, r.test_features, r.test_pred) for name, r in runs.items()}
+
+
+def correct_rules(name, i):
     """Indices of the rules that fire on test sample i and predict the model's class."""
-    x = r.test_features[i : i + 1].numpy()
-    return [k for k, rule in enumerate(r.ruleset.rules) if rule.output_class == int(r.test_pred[i]) and rule.holds(x)[0]]
+    return np.flatnonzero(agreeing[name][:, i]).tolist()
 
 
 def right_and_of_class(r, cls):
@@ -646,11 +652,11 @@ for name, kind, class_name, paper in PAPER_FIGURES:
     candidates = right_and_of_class(r, cls)
     if kind == "rule":
         k = next((k for k, rule in enumerate(r.ruleset.rules) if rule.output_class == cls), None)
-        shown = [] if k is None else [i for i in candidates if k in correct_rules(r, i)][:2]
+        shown = [] if k is None else [i for i in candidates if agreeing[name][k, i]][:2]
         figure_rows += [draw(name, i, k, paper) for i in shown]
     else:
-        i = next((i for i in candidates if len(correct_rules(r, i)) >= 2), None)
-        shown = [] if i is None else correct_rules(r, i)[:2]
+        i = next((i for i in candidates if agreeing[name][:, i].sum() >= 2), None)
+        shown = [] if i is None else correct_rules(name, i)[:2]
         figure_rows += [draw(name, i, k, paper) for k in shown]
     if not shown:
         print(f"{NAMES[name]}: no test image of class {class_name} shows {kind} here")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nesy.rules import QIL, Fidex, FidexBatch, FidexGlo, Rule, Antecedent, evaluate, rule_json, summary
+from nesy.rules import QIL, Fidex, FidexBatch, FidexGlo, Rule, Antecedent, agreeing_activations, evaluate, rule_json, summary
 from nesy.rules.fidexglo import greedy_cover, sorted_cover
 from nesy.rules.twin import SplitMix64
 
@@ -288,6 +288,9 @@ def test_statistics_by_hand():
     assert s.model_accuracy_when_activated_rules_agree == pytest.approx(1 / 2)  # samples 0, 4
     assert summary(rules) == {"n_rules": 2, "mean_antecedents": 1.5, "mean_covering": 2.5}
     assert s.n_rules == 2 and s.mean_covering == 2.5
+    # the correct rules of the table above: r0 on sample 0, r1 on sample 4
+    assert agreeing_activations(rules, x, pred).tolist() == [[True, False, False, False, False],
+                                                              [False, False, False, False, True]]
 
 
 def test_json_round_trip_in_dimlpfidex_layout(tmp_path):

@@ -15,11 +15,11 @@ from . import drawing, patch_model, patch_pipeline, patches, reference, rule_jso
 from .fidex import Fidex, FidexBatch
 from .fidexglo import HEURISTICS, FidexGlo
 from .qil import QIL
-from .ruleset import Antecedent, Rule, Ruleset, activation_matrix
+from .ruleset import Antecedent, Rule, Ruleset, activation_matrix, agreeing_activations
 from .stats import RulesetStats, evaluate, summary
 
 __all__ = [
     "QIL", "Fidex", "FidexBatch", "FidexGlo", "HEURISTICS", "Antecedent", "Rule", "Ruleset",
-    "RulesetStats", "activation_matrix", "evaluate", "summary", "reference", "rule_json", "stats",
+    "RulesetStats", "activation_matrix", "agreeing_activations", "evaluate", "summary", "reference", "rule_json", "stats",
     "patches", "patch_model", "patch_pipeline", "drawing",
 ]

@@ -99,6 +99,13 @@ def activation_matrix(rules: list[Rule], x) -> np.ndarray:
     return out
 
 
+def agreeing_activations(rules: list[Rule], x, pred) -> np.ndarray:
+    """Bool[R, N]: rule ``r`` fires on sample ``i`` of ``x`` [N, D] and predicts ``pred[i]`` (int [N])."""
+    pred = as_numpy(pred, "pred", 1, np.int64)
+    classes = np.array([rule.output_class for rule in rules], dtype=np.int64)
+    return activation_matrix(rules, x) & (classes[:, None] == pred[None, :])
+
+
 @dataclass
 class Ruleset:
     """A global ruleset (FidexGlo's output).

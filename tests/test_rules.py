@@ -5,8 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
-from nesy.rules import QIL, Fidex, FidexBatch, FidexGlo, Rule, Antecedent, agreeing_activations, evaluate, rule_json, summary
+from nesy.rules import (QIL, Antecedent, Fidex, FidexBatch, FidexGlo, Rule, activation_matrix, agreeing_activations,
+                        evaluate, rule_json, summary)
+from nesy.rules.ruleset import firing_pairs
 from nesy.rules.fidexglo import greedy_cover, sorted_cover
 from nesy.rules.twin import SplitMix64
 
@@ -309,3 +312,34 @@ def test_json_round_trip_in_dimlpfidex_layout(tmp_path):
     assert rule_json.dumps(rule_json.loads(json.dumps(doc))) == rule_json.dumps(rules)
     with pytest.raises(ValueError, match="rules"):
         rule_json.loads("{}")
+
+
+def test_antecedents_compare_in_float64_whatever_the_features_dtype():
+    """A float32 feature just below a float64 hyperplane stays below it (NumPy 2 would round a Python float)."""
+    x32 = np.array([[0.5], [0.75]], dtype=np.float32)
+    rule = Rule([Antecedent(0, True, 0.5000000001)], 1, np.array([], dtype=np.int64), 1.0)
+    assert rule.holds(x32).tolist() == [False, True]
+    assert activation_matrix([rule], x32).tolist() == [[False, True]]
+    assert evaluate([rule], x32, np.array([1, 1])).default_rule_rate == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(0, 12), st.integers(1, 7))
+def test_firing_pairs_match_testing_every_antecedent_on_every_sample(seed, n, n_rules, chunk):
+    """The narrowing, chunked evaluation fires exactly where all antecedents hold (float64)."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-1.0, 0.0, 0.25, 0.5, 1.0], dtype=np.float32), size=(n, 4))
+    rules = [Rule([Antecedent(int(rng.integers(4)), bool(rng.integers(2)), float(rng.choice([-0.5, 0.0, 0.25, 0.6])))
+                   for _ in range(int(rng.integers(0, 4)))], int(rng.integers(3)), np.array([], dtype=np.int64), 1.0)
+             for _ in range(n_rules)]
+    expected = np.ones((n_rules, n), dtype=bool)
+    for r, rule in enumerate(rules):
+        for a in rule.antecedents:
+            column = x[:, a.attribute].astype(np.float64)
+            expected[r] &= column >= a.value if a.ge else column < a.value
+    fired_rule, fired_sample = firing_pairs(rules, x, chunk=chunk)
+    got = np.zeros_like(expected)
+    got[fired_rule, fired_sample] = True
+    assert len(fired_rule) == expected.sum()  # each firing once
+    assert np.array_equal(got, expected)
+    assert np.array_equal(activation_matrix(rules, x), expected)

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Antecedent", "Rule", "Ruleset", "activation_matrix", "as_numpy"]
+__all__ = ["Antecedent", "Rule", "Ruleset", "activation_matrix", "agreeing_activations", "firing_pairs", "as_numpy"]
 
 #: How a rule was found (``Rule.path``): the relaxation step of dimlpfidex's launchFidex.
 PATHS = {0: "direct", 1: "reduced covering", 2: "lowered fidelity", 3: "retried", -1: "no rule"}
@@ -31,8 +31,16 @@ class Antecedent:
 
     def holds(self, x: np.ndarray) -> np.ndarray:
         """Bool[N] for samples ``x`` [N, D]."""
-        col = x[:, self.attribute]
-        return col >= self.value if self.ge else col < self.value
+        return self.holds_values(x[:, self.attribute])
+
+    def holds_values(self, values: np.ndarray) -> np.ndarray:
+        """Bool[M] for values [M] of the antecedent's feature, compared in float64 whatever their dtype.
+
+        (A Python float against a float32 array would be rounded to float32 first, NumPy 2's rule
+        for scalars, and a value just above a hyperplane could then fall on it.)
+        """
+        t = np.float64(self.value)
+        return values >= t if self.ge else values < t
 
     def __str__(self) -> str:
         return f"X{self.attribute}{'>=' if self.ge else '<'}{self.value:.6g}"
@@ -89,13 +97,45 @@ class Rule:
         return " ".join(str(a) for a in self.antecedents) + f" -> class {self.output_class}"
 
 
+def firing_pairs(rules: list[Rule], x, chunk: int = 8192) -> tuple[np.ndarray, np.ndarray]:
+    """Every firing of ``rules`` on samples ``x`` [N, D]: int64 arrays ``(rule, sample)``, one entry per pair.
+
+    Compared in float64 as :meth:`Antecedent.holds`. The features the rules use are transposed
+    once per chunk of samples, so a rule's first antecedent reads one contiguous row and each
+    later one only the samples still in play: about one pass over the chunk per rule.
+    """
+    xa = as_numpy(x, "x", 2)
+    n = len(xa)
+    used = np.array(sorted({a.attribute for rule in rules for a in rule.antecedents}), dtype=np.int64)
+    row_of = {int(attribute): i for i, attribute in enumerate(used)}
+    rule_parts, sample_parts = [], []
+    for start in range(0, n, chunk):
+        rows = np.ascontiguousarray(xa[start : start + chunk][:, used].T)    # (A, chunk)
+        width = rows.shape[1]
+        for r, rule in enumerate(rules):
+            idx = None
+            for a in rule.antecedents:
+                values = rows[row_of[a.attribute]]
+                if idx is None:
+                    idx = np.flatnonzero(a.holds_values(values))
+                else:
+                    idx = idx[a.holds_values(values[idx])]
+                if not len(idx):
+                    break
+            if idx is None:  # no antecedent: the rule fires everywhere
+                idx = np.arange(width)
+            rule_parts.append(np.full(len(idx), r, dtype=np.int64))
+            sample_parts.append(idx.astype(np.int64) + start)
+    if not rule_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(rule_parts), np.concatenate(sample_parts)
+
+
 def activation_matrix(rules: list[Rule], x) -> np.ndarray:
     """Bool[R, N]: ``out[r, i]`` is True when rule ``r`` fires on sample ``i`` of ``x`` [N, D]."""
     xa = as_numpy(x, "x", 2)
-    out = np.ones((len(rules), len(xa)), dtype=bool)
-    for r, rule in enumerate(rules):
-        for a in rule.antecedents:
-            out[r] &= a.holds(xa)
+    out = np.zeros((len(rules), len(xa)), dtype=bool)
+    out[firing_pairs(rules, xa)] = True
     return out
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .ruleset import Rule, activation_matrix, as_numpy
+from .ruleset import Rule, as_numpy, firing_pairs
 
 __all__ = ["RulesetStats", "summary", "evaluate"]
 
@@ -67,7 +67,7 @@ def evaluate(rules: list[Rule], x, pred, y=None) -> RulesetStats:
 
     ``y`` [N] (true classes) is needed for the accuracies (NaN without it).
     """
-    xa = as_numpy(x, "x", 2, np.float64)
+    xa = as_numpy(x, "x", 2)
     p = as_numpy(pred, "pred", 1).astype(np.int64)
     if len(p) != len(xa):
         raise ValueError(f"pred has {len(p)} entries, x has {len(xa)} samples")
@@ -80,10 +80,9 @@ def evaluate(rules: list[Rule], x, pred, y=None) -> RulesetStats:
 
     classes = np.array([r.output_class for r in rules], dtype=np.int64)
     n_classes = int(max([p.max(initial=0)] + list(classes))) + 1
-    act = activation_matrix(rules, xa)                                   # (R, N)
-    onehot = np.zeros((n_classes, len(rules)), dtype=np.float32)
-    onehot[classes, np.arange(len(rules))] = 1.0
-    per_class = (onehot @ act.astype(np.float32)).astype(np.int64)      # (C, N) activated rules per class
+    fired_rule, fired_sample = firing_pairs(rules, xa)
+    per_class = np.bincount(classes[fired_rule] * n + fired_sample,      # (C, N) activated rules per class
+                            minlength=n_classes * n).reshape(n_classes, n).astype(np.int64)
     n_act = per_class.sum(axis=0)
     n_correct = per_class[p, np.arange(n)]
     n_classes_act = (per_class > 0).sum(axis=0)

@@ -485,3 +485,18 @@ def test_cached_tensors_survives_a_full_disk(env, monkeypatch, failure):
     assert list((env / "cache" / "toy").iterdir()) == []
     assert torch.equal(data.cached_tensors("toy", "t-v1", lambda: {"x": torch.arange(3)})["x"], torch.arange(3))
     assert sorted(p.name for p in (env / "cache" / "toy").iterdir()) == ["t-v1.pt", "t-v1.pt.sha256"]
+
+
+def test_cached_tensors_leaves_the_random_stream_alone(env):
+    """A cache miss whose build draws random numbers leaves torch's RNG where a hit leaves it."""
+    def build():
+        torch.rand(5)  # e.g. a model's random initialisation before its weights load
+        return {"x": torch.arange(3)}
+
+    after = []
+    for _ in range(2):  # a miss, then a hit
+        torch.manual_seed(7)
+        data.cached_tensors("toy", "rng-v1", build)
+        after.append(torch.rand(3))
+    torch.manual_seed(7)
+    assert torch.equal(after[0], after[1]) and torch.equal(after[0], torch.rand(3))

@@ -4,7 +4,9 @@ The tensors are saved with `torch.save` into ``cache_dir()/<dataset>/<name>.pt``
 atomically, next to a stamp ``<name>.pt.sha256`` written afterwards. A later call loads
 the file only if its sha256 matches the stamp; otherwise (missing stamp, corrupted or
 truncated file) it decodes again. Put a format version in `name` (e.g. ``"train-v1"``)
-and bump it when the decoding changes.
+and bump it when the decoding changes. ``build`` runs with torch's CPU random state saved and
+restored, so whether the cache hits or misses, the caller's random numbers afterwards are the same
+(a backbone's random initialisation before its weights load would otherwise change them).
 
 The cache only saves time: when the copy cannot be written (a full disk shows up as torch's
 ``unexpected pos`` or ``file write failed``), the tensors are returned all the same, a
@@ -36,7 +38,8 @@ def cached_tensors(dataset: str, name: str, build: Callable[[], dict[str, torch.
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # noqa: BLE001 - missing stamp, corrupted or unreadable file
         pass  # decode again
-    tensors = build()
+    with torch.random.fork_rng(devices=[]):  # a miss must leave the caller's random stream as a hit does
+        tensors = build()
     written: list[str] = []
     try:
         atomic_write(path, lambda f: torch.save(tensors, f), check=lambda p: written.append(_sha256(p)))

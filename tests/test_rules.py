@@ -343,3 +343,9 @@ def test_firing_pairs_match_testing_every_antecedent_on_every_sample(seed, n, n_
     assert len(fired_rule) == expected.sum()  # each firing once
     assert np.array_equal(got, expected)
     assert np.array_equal(activation_matrix(rules, x), expected)
+
+
+@pytest.mark.parametrize("chunk", [0, -3, 2.5, True])
+def test_firing_pairs_rejects_a_bad_chunk(chunk):
+    with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
+        firing_pairs([], np.zeros((2, 1)), chunk=chunk)

@@ -104,6 +104,8 @@ def firing_pairs(rules: list[Rule], x, chunk: int = 8192) -> tuple[np.ndarray, n
     once per chunk of samples, so a rule's first antecedent reads one contiguous row and each
     later one only the samples still in play: about one pass over the chunk per rule.
     """
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk must be an integer >= 1 (samples), got {chunk!r}")
     xa = as_numpy(x, "x", 2)
     n = len(xa)
     used = np.array(sorted({a.attribute for rule in rules for a in rule.antecedents}), dtype=np.int64)

@@ -408,6 +408,51 @@ def test_unpack_archive_redoes_an_incomplete_folder(toy):
     assert (root / "train" / "a" / "0.txt").read_bytes() == b"zero"
 
 
+_UNPACK_RACER = """
+import os, sys, time
+from nesy.data import archives
+slow = archives._extract
+def _extract(*args, **kwargs):  # both processes are inside the unpack at once
+    out = slow(*args, **kwargs)
+    time.sleep(1.0)
+    return out
+archives._extract = _extract
+root = archives.unpack_archive("toy", "toy.tar.gz")
+handed = os.stat(root).st_ino
+open(os.path.join(sys.argv[1], str(os.getpid())), "w").close()
+while len(os.listdir(sys.argv[1])) < 2:  # until the other process has its folder too
+    time.sleep(0.05)
+assert os.stat(root).st_ino == handed, "the folder this process was handed was replaced"
+assert open(os.path.join(root, "train", "a", "0.txt"), "rb").read() == b"zero"
+print(handed)
+"""
+
+
+def test_concurrent_unpacks_share_one_folder(toy, tmp_path):
+    """Two processes unpacking into an empty cache: the second never replaces the first's folder."""
+    import subprocess
+    import sys
+
+    done = tmp_path / "done"
+    done.mkdir()
+    racers = [subprocess.Popen([sys.executable, "-c", _UNPACK_RACER, str(done)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [r.communicate(timeout=60) for r in racers]
+    for racer, (out, err) in zip(racers, outs):
+        assert racer.returncode == 0, err
+    assert outs[0][0] == outs[1][0]  # one folder, handed to both
+    assert leftovers(toy["cache"]) == []
+
+
+def test_unpack_removes_what_a_killed_unpack_left(toy):
+    toy["cache"].mkdir(parents=True)
+    (toy["cache"] / ".toy.abc123.part" / "train").mkdir(parents=True)
+    (toy["cache"] / ".toy.def456.stale").mkdir()
+    (toy["cache"] / ".toy-other.abc.part").mkdir()  # another archive's: not ours to remove
+    data.unpack_archive("toy", "toy.tar.gz")
+    assert sorted(p.name for p in toy["cache"].iterdir() if p.is_dir()) == [".toy-other.abc.part", "toy"]
+
+
 @pytest.mark.parametrize("archive, why", [("evil.tar.gz", "outside"), ("link.tar.gz", "is a link")])
 def test_unpack_archive_rejects_unsafe_members(toy, archive, why):
     with pytest.raises(data.UnsafeArchiveError, match=why):

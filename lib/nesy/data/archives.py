@@ -3,7 +3,10 @@
 The archive is obtained with `fetch` (cache, mirror, download; verified), unpacked into
 a temporary folder next to the target with a progress bar, and renamed into place only
 when complete, so ``cache_dir()/<dataset>/<archive stem>/`` either holds the whole
-archive or does not exist. Members with absolute paths, ``..`` components, links or
+archive or does not exist. Processes sharing a cache take turns (an exclusive lock on
+``.<archive stem>.lock`` beside the folder): the first unpacks, the others wait and then
+find the folder complete, so no process deletes a folder another may be reading. A stale
+folder is renamed aside before the new one takes its name, never emptied in place. Members with absolute paths, ``..`` components, links or
 device files are refused (`UnsafeArchiveError`) before anything is renamed. A stamp file
 records the archive's pinned digests and the number and total size of its files; a
 folder whose stamp or contents disagree is unpacked again.
@@ -11,6 +14,7 @@ folder whose stamp or contents disagree is unpacked again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -99,6 +103,48 @@ def _complete(target: Path, fingerprint: dict) -> bool:
     return _scan(target) == {"files": stamp.get("files"), "bytes": stamp.get("bytes")}
 
 
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive advisory lock on `lock_path` (created if missing) for the block."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, the rename below still never tears a folder
+        yield
+        return
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _unpack_into(target: Path, path: Path, stem: str, fingerprint: dict, progress) -> None:
+    """Unpack `path` beside `target`, then swap it in (the caller holds the lock)."""
+    for leftover in target.parent.glob(f".{stem}.*"):  # of a killed unpack: under the lock nobody else owns one
+        if leftover.is_dir() and leftover.suffix in (".part", ".stale"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".part", dir=target.parent))
+    os.chmod(tmp, 0o755)
+    stale = None
+    try:
+        stamp = {**fingerprint, **_extract(path, tmp, progress)}
+        atomic_write(tmp / STAMP, json.dumps(stamp, indent=1).encode())
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():  # an incomplete or stale earlier unpack: moved aside, removed after the swap
+            stale = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".stale", dir=target.parent))
+            os.replace(target, stale / stem)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if stale is not None:
+            shutil.rmtree(stale, ignore_errors=True)
+    fsync_dir(target.parent)
+
+
 def unpack_archive(dataset: str, archive: str, *, progress: bool | None = None) -> Path:
     """Return the folder holding the unpacked registered tar archive `archive` of `dataset`.
 
@@ -118,23 +164,7 @@ def unpack_archive(dataset: str, archive: str, *, progress: bool | None = None) 
         return target
     path = fetch(dataset, archive, progress=progress)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".part", dir=target.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        stamp = {**fingerprint, **_extract(path, tmp, progress)}
-        atomic_write(tmp / STAMP, json.dumps(stamp, indent=1).encode())
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.exists():  # an incomplete or stale earlier unpack
-            shutil.rmtree(target)
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process finished first
-            if not _complete(target, fingerprint):
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    fsync_dir(target.parent)
+    with _exclusive(target.parent / f".{stem}.lock"):
+        if not _complete(target, fingerprint):  # another process may have finished while we waited
+            _unpack_into(target, path, stem, fingerprint, progress)
     return target

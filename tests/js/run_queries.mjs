@@ -3,13 +3,15 @@
 //   node run_queries.mjs MODULE.mjs CASES.json  ->  JSON results on stdout
 // CASES.json: {outputs, predicates, functions, cases: [{query, params, semantics}],
 //              parse: [query, ...], semantics: [semantics object, ...]}
-// NaN is written as null.
+// NaN is written as null. In CASES.json, {"$number": "nan" | "inf" | "-inf"} stands for NaN and the infinities.
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 const [modulePath, casesPath] = process.argv.slice(2);
 const lq = await import(pathToFileURL(modulePath).href);
-const spec = JSON.parse(readFileSync(casesPath, "utf8"));
+const SPECIAL = { nan: NaN, inf: Infinity, "-inf": -Infinity };
+const revive = (key, v) => (v && typeof v === "object" && !Array.isArray(v) && "$number" in v ? SPECIAL[v.$number] : v);
+const spec = JSON.parse(readFileSync(casesPath, "utf8"), revive);
 const { outputs, predicates, functions } = spec;
 
 const fail = (e) => ({ error: e.name === "QueryError" ? "QueryError" : "Error", message: e.message, position: e.position ?? null });

@@ -30,8 +30,12 @@ Language
   over that domain only. An empty domain gives ``value = nan`` and ``domain_size = 0``
   (LTNtorch's ``Quantifier`` would instead replace the NaN by 1 for ∀ and 0 for ∃).
 
+Limits: a query is at most ``MAX_QUERY_LENGTH`` code points long and nests at most
+``MAX_DEPTH`` levels (each connective, ``not`` and pair of parentheses is a level), so
+parsing, printing and evaluation never exhaust the stack.
+
 Errors (syntax, unknown names, a function used as a formula, a wrong variable, an unbound
-parameter) raise :class:`QueryError`, a ``ValueError`` whose message repeats the query with
+parameter, a limit) raise :class:`QueryError`, a ``ValueError`` whose message repeats the query with
 a caret under the position and says what was expected.
 
 Semantics
@@ -73,6 +77,8 @@ doubles too).
 
 from __future__ import annotations
 
+import decimal
+import json
 import math
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -84,6 +90,8 @@ import torch
 
 __all__ = [
     "ARTICLE_QUERIES",
+    "MAX_DEPTH",
+    "MAX_QUERY_LENGTH",
     "AggregMax",
     "And",
     "Apply",
@@ -108,6 +116,9 @@ __all__ = [
 #: The encoder symbol of the article, allowed as ``p(e(Im))``.
 ENCODER = "e"
 KEYWORDS = ("forall", "exists", "where", "not", "and", "or")
+#: Longest query text (code points) and deepest nesting the parser accepts (the JS twin's too).
+MAX_QUERY_LENGTH = 10_000
+MAX_DEPTH = 100
 
 #: The article's four queries (written as in the article) and a few more, as prepared
 #: queries for :class:`nesy.widgets.logic_query.LogicQueryExplorer`.
@@ -161,6 +172,46 @@ class QueryError(ValueError):
         self.text = text
         self.position = position
         super().__init__(format_error(reason, text, position))
+
+
+def _number_text(v: float) -> str:
+    """A number as JavaScript's ``String(v)`` writes it (shortest round-trip digits), nan/inf spelled out."""
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    sign, digits, exponent = decimal.Decimal(repr(float(v))).normalize().as_tuple()
+    d = "".join(map(str, digits))
+    k, n = len(d), exponent + len(d)          # v = 0.d * 10**n
+    if k <= n <= 21:
+        body = d + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = d[:n] + "." + d[n:]
+    elif -6 < n <= 0:
+        body = "0." + "0" * -n + d
+    else:
+        e = f"{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+        body = (d if k == 1 else d[0] + "." + d[1:]) + "e" + e
+    return ("-" if sign else "") + body
+
+
+def show_value(v) -> str:
+    """A bad value in an error message, written as the JavaScript twin writes it (``show``):
+    strings quoted, numbers as JavaScript prints them, ``true``/``false``, ``null``; others JSON."""
+    if isinstance(v, str):
+        return f"'{v}'"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return _number_text(float(v)) if isinstance(v, float) or abs(v) >= 2 ** 53 else str(v)
+    try:
+        return json.dumps(v, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(v)
 
 
 def format_error(reason: str, text: str, position: int) -> str:
@@ -448,9 +499,30 @@ class _Parser:
         self.text = text
         self.preds = predicates
         self.funcs = functions
+        if len(text) > MAX_QUERY_LENGTH:
+            raise QueryError(f"the query is longer than {MAX_QUERY_LENGTH} characters", text, MAX_QUERY_LENGTH)
         self.tokens = _tokenize(text)
         self.i = 0
         self.var = ""
+        self.open = 0        # levels entered and not yet left: parentheses, 'not', right-nested '->'
+        self.depths = {}     # id(node) -> depth of the subtree (leaves 1)
+
+    def nest(self, node, *children, pos: int):
+        """Record ``node``'s depth (1 + its deepest child) or refuse it beyond ``MAX_DEPTH``."""
+        depth = 1 + max((self.depths.get(id(c), 1) for c in children), default=0)
+        if depth > MAX_DEPTH:
+            self.too_deep(pos)
+        self.depths[id(node)] = depth
+        return node
+
+    def enter(self, pos: int):
+        self.open += 1
+        if self.open > MAX_DEPTH:
+            self.too_deep(pos)
+
+    def too_deep(self, pos: int):
+        self.error(f"the formula nests more than {MAX_DEPTH} levels deep (connectives, 'not' and parentheses)",
+                   pos)
 
     # helpers
     @property
@@ -508,45 +580,56 @@ class _Parser:
     def formula(self) -> Formula:
         left = self.implication()
         while self.tok.kind == "iff":
-            self.advance()
-            left = BinOp("iff", left, self.implication())
+            op = self.advance()
+            right = self.implication()
+            left = self.nest(BinOp("iff", left, right), left, right, pos=op.pos)
         return left
 
     def implication(self) -> Formula:
         left = self.disjunction()
         if self.tok.kind == "implies":
-            self.advance()
-            return BinOp("implies", left, self.implication())
+            op = self.advance()
+            self.enter(op.pos)
+            right = self.implication()
+            self.open -= 1
+            return self.nest(BinOp("implies", left, right), left, right, pos=op.pos)
         return left
 
     def disjunction(self) -> Formula:
         left = self.conjunction()
         while self.tok.kind == "or":
-            self.advance()
-            left = BinOp("or", left, self.conjunction())
+            op = self.advance()
+            right = self.conjunction()
+            left = self.nest(BinOp("or", left, right), left, right, pos=op.pos)
         return left
 
     def conjunction(self) -> Formula:
         left = self.negation()
         while self.tok.kind == "and":
-            self.advance()
-            left = BinOp("and", left, self.negation())
+            op = self.advance()
+            right = self.negation()
+            left = self.nest(BinOp("and", left, right), left, right, pos=op.pos)
         return left
 
     def negation(self) -> Formula:
         if self.tok.kind == "not":
-            self.advance()
-            return Not(self.negation())
+            op = self.advance()
+            self.enter(op.pos)
+            operand = self.negation()
+            self.open -= 1
+            return self.nest(Not(operand), operand, pos=op.pos)
         return self.primary()
 
     def primary(self) -> Formula:
         tok = self.tok
         if tok.kind == "lparen":
             self.advance()
+            self.enter(tok.pos)
             inner = self.formula()
             if self.tok.kind != "rparen":
                 self.expected("')'")
             self.advance()
+            self.open -= 1
             return inner
         if tok.kind not in ("ident", "number"):
             self.expected("a formula (a predicate application, a comparison, 'not' or '(')")
@@ -721,15 +804,15 @@ class Semantics:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"Semantics.{name} must be one of {', '.join(allowed)};"
-                                 f" got {value!r}")
+                                 f" got {show_value(value)}")
         for name in ("forall_p", "exists_p"):
             value = getattr(self, name)
             if (isinstance(value, bool) or not isinstance(value, (int, float))
                     or not math.isfinite(value) or value < 1):
-                raise ValueError(f"Semantics.{name} must be a finite number >= 1; got {value!r}")
+                raise ValueError(f"Semantics.{name} must be a finite number >= 1; got {show_value(value)}")
             object.__setattr__(self, name, float(value))
         if not isinstance(self.stable, bool):
-            raise ValueError(f"Semantics.stable must be true or false; got {self.stable!r}")
+            raise ValueError(f"Semantics.stable must be true or false; got {show_value(self.stable)}")
 
     def to_dict(self) -> dict:
         """The choices as a plain dict (JSON-able; the widget's ``semantics`` trait)."""
@@ -941,7 +1024,7 @@ def evaluate(query: str | Query, outputs: Mapping[str, object],
                              f" (given: {given})", q.text, p.pos)
         v = params[p.name]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"parameter {p.name!r} must be a finite number; got {v!r}")
+            raise ValueError(f"parameter {p.name!r} must be a finite number; got {show_value(v)}")
 
     vectors: dict[str, torch.Tensor] = {}
     n = None

@@ -19,6 +19,9 @@
 
 export const ENCODER = "e";
 export const KEYWORDS = ["forall", "exists", "where", "not", "and", "or"];
+// Longest query text (code points) and deepest nesting the parser accepts (as in Python).
+export const MAX_QUERY_LENGTH = 10000;
+export const MAX_DEPTH = 100;
 
 export function formatError(reason, text, position) {
   const shown = Array.from(text)
@@ -40,9 +43,9 @@ export class QueryError extends Error {
 // ------------------------------------------------------------------------------ tokens
 
 const WS = " \t\n\r\f\v";
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
+const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y; // sticky: matched at lastIndex, so tokenizing is linear
 const IDENT_FULL = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NUMBER = /^-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/;
+const NUMBER = /-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
 const SYMBOLS = [
   ["<->", "iff"], ["<=>", "iff"], ["->", "implies"], ["=>", "implies"],
   ["<=", "cmp"], [">=", "cmp"], ["<", "cmp"], [">", "cmp"],
@@ -54,43 +57,45 @@ const SYMBOLS = [
 ];
 const CMP_CANON = { "<": "<", "<=": "<=", "≤": "<=", ">": ">", ">=": ">=", "≥": ">=" };
 
+function stickyMatch(re, text, at) {
+  re.lastIndex = at;
+  const m = re.exec(text);
+  return m ? m[0] : null;
+}
+
 function tokenize(text) {
-  const chars = Array.from(text); // code points, so positions agree with Python's
+  // u walks UTF-16 code units, i counts code points (positions agree with Python's)
   const tokens = [];
+  let u = 0;
   let i = 0;
-  const n = chars.length;
-  while (i < n) {
-    const c = chars[i];
+  while (u < text.length) {
+    const c = String.fromCodePoint(text.codePointAt(u));
     if (WS.includes(c)) {
+      u += c.length;
       i += 1;
       continue;
     }
-    const rest = chars.slice(i).join("");
-    let m = NUMBER.exec(rest);
-    if (m && (c !== "-" || !rest.startsWith("->"))) {
-      tokens.push({ kind: "number", text: m[0], pos: i });
-      i += m[0].length; // ASCII only: code units == code points
-      continue;
-    }
-    m = IDENT.exec(rest);
-    if (m) {
-      const word = m[0];
-      tokens.push({ kind: KEYWORDS.includes(word) ? word : "ident", text: word, pos: i });
+    let word = stickyMatch(NUMBER, text, u);
+    if (word !== null && (c !== "-" || !text.startsWith("->", u))) {
+      tokens.push({ kind: "number", text: word, pos: i });
+      u += word.length; // ASCII only: code units == code points
       i += word.length;
       continue;
     }
-    let found = false;
-    for (const [sym, kind] of SYMBOLS) {
-      if (rest.startsWith(sym)) {
-        tokens.push({ kind, text: sym, pos: i });
-        i += Array.from(sym).length;
-        found = true;
-        break;
-      }
+    word = stickyMatch(IDENT, text, u);
+    if (word !== null) {
+      tokens.push({ kind: KEYWORDS.includes(word) ? word : "ident", text: word, pos: i });
+      u += word.length;
+      i += word.length;
+      continue;
     }
-    if (!found) throw new QueryError(`unexpected character '${c}'`, text, i);
+    const symbol = SYMBOLS.find(([sym]) => text.startsWith(sym, u));
+    if (!symbol) throw new QueryError(`unexpected character '${c}'`, text, i);
+    tokens.push({ kind: symbol[1], text: symbol[0], pos: i });
+    u += symbol[0].length;
+    i += Array.from(symbol[0]).length;
   }
-  tokens.push({ kind: "eof", text: "", pos: n });
+  tokens.push({ kind: "eof", text: "", pos: i });
   return tokens;
 }
 
@@ -174,9 +179,26 @@ class Parser {
     this.text = text;
     this.preds = preds;
     this.funcs = funcs;
+    if (Array.from(text).length > MAX_QUERY_LENGTH)
+      throw new QueryError(`the query is longer than ${MAX_QUERY_LENGTH} characters`, text, MAX_QUERY_LENGTH);
     this.tokens = tokenize(text);
     this.i = 0;
     this.variable = "";
+    this.open = 0; // levels entered and not yet left: parentheses, 'not', right-nested '->'
+    this.depths = new WeakMap(); // node -> depth of its subtree (leaves 1)
+  }
+  nest(node, children, pos) {
+    const depth = 1 + Math.max(0, ...children.map((c) => this.depths.get(c) || 1));
+    if (depth > MAX_DEPTH) this.tooDeep(pos);
+    this.depths.set(node, depth);
+    return node;
+  }
+  enter(pos) {
+    this.open += 1;
+    if (this.open > MAX_DEPTH) this.tooDeep(pos);
+  }
+  tooDeep(pos) {
+    this.error(`the formula nests more than ${MAX_DEPTH} levels deep (connectives, 'not' and parentheses)`, pos);
   }
   get tok() {
     return this.tokens[this.i];
@@ -234,39 +256,48 @@ class Parser {
   formula() {
     let left = this.implication();
     while (this.tok.kind === "iff") {
-      this.advance();
-      left = { type: "binop", op: "iff", left, right: this.implication() };
+      const op = this.advance();
+      const right = this.implication();
+      left = this.nest({ type: "binop", op: "iff", left, right }, [left, right], op.pos);
     }
     return left;
   }
   implication() {
     const left = this.disjunction();
     if (this.tok.kind === "implies") {
-      this.advance();
-      return { type: "binop", op: "implies", left, right: this.implication() };
+      const op = this.advance();
+      this.enter(op.pos);
+      const right = this.implication();
+      this.open -= 1;
+      return this.nest({ type: "binop", op: "implies", left, right }, [left, right], op.pos);
     }
     return left;
   }
   disjunction() {
     let left = this.conjunction();
     while (this.tok.kind === "or") {
-      this.advance();
-      left = { type: "binop", op: "or", left, right: this.conjunction() };
+      const op = this.advance();
+      const right = this.conjunction();
+      left = this.nest({ type: "binop", op: "or", left, right }, [left, right], op.pos);
     }
     return left;
   }
   conjunction() {
     let left = this.negation();
     while (this.tok.kind === "and") {
-      this.advance();
-      left = { type: "binop", op: "and", left, right: this.negation() };
+      const op = this.advance();
+      const right = this.negation();
+      left = this.nest({ type: "binop", op: "and", left, right }, [left, right], op.pos);
     }
     return left;
   }
   negation() {
     if (this.tok.kind === "not") {
-      this.advance();
-      return { type: "not", operand: this.negation() };
+      const op = this.advance();
+      this.enter(op.pos);
+      const operand = this.negation();
+      this.open -= 1;
+      return this.nest({ type: "not", operand }, [operand], op.pos);
     }
     return this.primary();
   }
@@ -274,9 +305,11 @@ class Parser {
     const tok = this.tok;
     if (tok.kind === "lparen") {
       this.advance();
+      this.enter(tok.pos);
       const inner = this.formula();
       if (this.tok.kind !== "rparen") this.expected("')'");
       this.advance();
+      this.open -= 1;
       return inner;
     }
     if (tok.kind !== "ident" && tok.kind !== "number")
@@ -380,8 +413,21 @@ export const DEFAULT_SEMANTICS = {
   forall_op: "pmean_error", forall_p: 2.0, exists_op: "pmean", exists_p: 2.0, stable: true,
 };
 
+// A bad value in an error message, as Python's nesy.logic.query.show_value writes it.
 function show(v) {
-  return typeof v === "string" ? `'${v}'` : String(v);
+  if (typeof v === "string") return `'${v}'`;
+  if (typeof v === "number") {
+    if (Number.isNaN(v)) return "nan";
+    if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    return String(v);
+  }
+  if (typeof v === "boolean" || v === null) return String(v);
+  if (v === undefined) return "null";
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 /** Merge a (partial) semantics object with the defaults and validate it. */

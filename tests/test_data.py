@@ -545,3 +545,20 @@ def test_cached_tensors_leaves_the_random_stream_alone(env):
         after.append(torch.rand(3))
     torch.manual_seed(7)
     assert torch.equal(after[0], after[1]) and torch.equal(after[0], torch.rand(3))
+
+
+def test_registry_yaml_error_names_file_and_line(toy, tmp_path, monkeypatch):
+    bad = tmp_path / "bad-registry.yaml"
+    bad.write_text("datasets:\n  toy:\n    files: {a: [1, 2}\n")
+    monkeypatch.setenv("NESY_DATA_REGISTRY", str(bad))
+    with pytest.raises(data.RegistryError, match=r"YAML error in .*bad-registry.yaml, line 3"):
+        data.fetch("toy", "toy.tar.gz")
+    bad.write_bytes(b"datasets: \xff\n")
+    with pytest.raises(data.RegistryError, match="is not UTF-8 text"):
+        data.fetch("toy", "toy.tar.gz")
+
+
+def test_non_utf8_sha256sums_is_named(toy):
+    (toy["mirror"] / "SHA256SUMS").write_bytes(b"\xff\xfe  toy/toy.tar.gz\n")
+    with pytest.raises(data.RegistryError, match=r"SHA256SUMS is not UTF-8 text"):
+        data.fetch("toy", "toy.tar.gz")

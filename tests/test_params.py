@@ -81,3 +81,122 @@ def test_list_length_bounds_are_checked_and_named():
     values["loss_gap_classes"] = [0, 10]
     with pytest.raises(params.ParameterError, match="'loss_gap_classes'"):
         params.validate("vi_satnet", values)
+
+
+# --- one validation layer: YAML, schemas, lists, bounds, rules, reserved names --------------------
+
+
+@pytest.fixture
+def params_dir(tmp_path, monkeypatch):
+    """An empty chapter 'toy' whose schema and profiles the test writes."""
+    folder = tmp_path / "params" / "toy"
+    folder.mkdir(parents=True)
+    monkeypatch.setattr("nesy.params.PARAMS", tmp_path / "params")
+    (folder / "schema.yaml").write_text(
+        "rate: {type: float, min: 0.0, max: 1.0}\nsizes: {type: list, max: 3, items: {type: int, min: 1, max: 9}}\n"
+        "low: {type: int, min: 0, max: 9}\nhigh: {type: int, min: 0, max: 9}\n_rules: ['low <= high']\n")
+    (folder / "default.yaml").write_text("rate: 1e-3\nsizes: [1, 2]\nlow: 1\nhigh: 2\n")
+    return folder
+
+
+def test_yaml_numbers_are_yaml_1_2(params_dir):
+    assert params.load_profile("toy", "default")["rate"] == 0.001  # YAML 1.1 reads "1e-3" as a string
+    assert params.parse_value("rate", "1e-3") == 0.001
+    assert params.parse_value("rate", "2E5") == 200000.0
+    assert params.parse_value("name", "'1e-3'") == "1e-3"
+
+
+@pytest.mark.parametrize("text, where", [
+    ("rate: [1, 2\nsizes: [1]\n", r"YAML error in .*default.yaml, line 2"),
+    ("rate: 0.1\n  sizes: x: y\n", r"YAML error in .*default.yaml, line 2"),
+])
+def test_yaml_errors_name_the_file_and_line(params_dir, text, where):
+    (params_dir / "default.yaml").write_text(text)
+    with pytest.raises(params.ParameterError, match=where):
+        params.load_profile("toy", "default")
+
+
+def test_non_utf8_and_non_mapping_files_are_named(params_dir):
+    (params_dir / "default.yaml").write_bytes(b"rate: \xff\xfe\n")
+    with pytest.raises(params.ParameterError, match=r"default.yaml is not UTF-8 text"):
+        params.load_profile("toy", "default")
+    (params_dir / "default.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(params.ParameterError, match="must hold a mapping"):
+        params.load_profile("toy", "default")
+
+
+def test_set_value_yaml_error_names_the_option():
+    with pytest.raises(params.ParameterError, match=r"YAML error in --set sizes=\[1, 2, line 1, column 6: expected"):
+        params.parse_value("sizes", "[1, 2")
+
+
+@pytest.mark.parametrize("schema_text, message", [
+    ("n: {type: int, min: 0}\n", "'n' needs both min and max"),
+    ("n: {type: float, max: 1.0}\n", "'n' needs both min and max"),
+    ("n: {type: list, max: 3}\n", "'n' needs an items rule"),
+    ("n: {type: list, items: {type: int, min: 0, max: 1}}\n", "'n' needs a max"),
+    ("n: {type: list, max: 3, items: {type: int}}\n", "'n items' needs both min and max"),
+    ("n: {type: integer, min: 0, max: 1}\n", "'n' needs a type"),
+    ("n: {type: int, min: 0, max: 1, maximum: 2}\n", r"unknown schema keys \['maximum'\]"),
+    ("profile: {type: str}\n", "'profile' is reserved"),
+    ("n: {type: int, min: 0, max: 1}\n_rules: ['n <= m']\n", "rule 'n <= m' must read"),
+    ("n: {type: int, min: 0, max: 1\n", r"YAML error in .*schema.yaml, line 2"),
+])
+def test_schemas_must_say_what_they_allow(params_dir, schema_text, message):
+    (params_dir / "schema.yaml").write_text(schema_text)
+    with pytest.raises(params.ParameterError, match=message):
+        params.schema("toy")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sizes": []}, r"'sizes' must be a list of 1 to 3 items"),
+    ({"sizes": [1, "2"]}, r"'sizes' item 1 must be an integer in \[1, 9\], got '2' \(the list: \[1, '2'\]\)"),
+    ({"sizes": [1, 10]}, r"'sizes' item 1 must be an integer in \[1, 9\], got 10"),
+    ({"low": 2 ** 70}, r"'low' must be an integer in \[0, 9\]"),
+    ({"rate": float("nan")}, r"'rate' must be a number in \[0.0, 1.0\], got nan"),
+    ({"low": 5, "high": 4}, r"parameter 'low' must be <= high \(4\), got 5"),
+])
+def test_values_lists_bounds_and_rules(params_dir, change, message):
+    values = {**params.load_profile("toy", "default"), **change}
+    with pytest.raises(params.ParameterError, match=message):
+        params.validate("toy", values)
+
+
+def test_every_number_in_the_chapter_schemas_is_bounded():
+    for chapter in runner.chapters():
+        spec = params.schema(chapter)  # raises if a number lacks min/max or a list its items
+        assert spec[params.RULES_KEY] == [] or all(isinstance(r, str) for r in spec[params.RULES_KEY])
+
+
+def test_smug_sweep_lists_and_optbox_rule():
+    values = params.load_profile("smug", "default")
+    for change, message in [({"sweep_ks": []}, "'sweep_ks' must be a list of 1"),
+                            ({"sweep_gammas": ["a"]}, "'sweep_gammas' item 0 must be a number"),
+                            ({"optbox_min_cells": values["optbox_cells"] + 1}, "'optbox_min_cells' must be <= optbox_cells")]:
+        with pytest.raises(params.ParameterError, match=message):
+            params.validate("smug", {**values, **change})
+
+
+def test_profile_is_not_a_parameter_to_set(tmp_path, monkeypatch, params_dir):
+    monkeypatch.setenv("NESY_BOOK_DIR", str(tmp_path / "book"))
+    with pytest.raises(params.ParameterError, match="'profile' is chosen with --profile"):
+        runner.run_chapter("ltn_crash", "smoke", {"profile": "paper"})
+    (params_dir / "default.yaml").write_text("rate: 0.1\nsizes: [1]\nlow: 1\nhigh: 2\nprofile: paper\n")
+    with pytest.raises(params.ParameterError, match="'profile' is the file's own name"):
+        params.load_profile("toy", "default")
+    assert not (tmp_path / "book").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "no_such_chapter"], "error: chapter must be one of"),
+    (["run", "ltn_crash", "--profile", "smoke", "--set", "n_images=[1, 2"], "error: YAML error in --set n_images="),
+    (["run", "ltn_crash", "--profile", "smoke", "--set", "profile=paper"], "error: 'profile' is chosen with --profile"),
+    (["run", "ltn_crash", "--profile", "smoke", "--set", "n_images"], "error: --set takes name=value"),
+])
+def test_command_line_gives_one_line_not_a_traceback(argv, message, capsys, tmp_path, monkeypatch):
+    from nesy.book.__main__ import main
+
+    monkeypatch.setenv("NESY_BOOK_DIR", str(tmp_path / "book"))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and "Traceback" not in err

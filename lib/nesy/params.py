@@ -5,25 +5,43 @@ A schema entry names the type and the allowed values of one parameter::
 
     n_images: {type: int, min: 100, max: 1000000, doc: "images generated (article: 15,000)"}
     objective: {type: str, choices: [mse, ltn]}
+    sweep_ks: {type: list, min: 1, max: 8, items: {type: int, min: 1, max: 100000}}
+
+and ``_rules`` lists the rules between two parameters (``"optbox_min_cells <= optbox_cells"``).
+The schema is itself checked when read: every number has a ``min`` and a ``max`` (or
+``choices``), every list an ``items`` rule, and a list has at least one item unless its ``min``
+says 0. Floats must be finite. YAML is read with YAML 1.2's numbers (``1e-3`` is a float, not
+a string), and a YAML error names the file (or the ``--set`` value) and the line.
 
 Every bad value fails at once with one message naming the chapter, the parameter, the allowed
 values and the value given.
 """
 from __future__ import annotations
 
+import math
+import operator
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
-from nesy.paths import PARAMS
+from nesy import yamlio
+from nesy.paths import PARAMS, REPO
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 COMMON = {"profile": {"type": "str", "doc": "name of the parameter profile"}}
+SPEC_KEYS = {"type", "min", "max", "choices", "items", "doc"}
+RULES_KEY = "_rules"
+_RULE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|<|>=|>)\s*([A-Za-z_]\w*)\s*$")
+_COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
 
 class ParameterError(ValueError):
     """A chapter parameter is unknown, missing or outside its allowed values."""
+
+
+def parse_value(name: str, text: str) -> Any:
+    """The value of ``--set name=text`` (YAML, as a profile would write it)."""
+    return yamlio.load(text, f"--set {name}={text}", ParameterError)
 
 
 def profiles(chapter: str) -> list[str]:
@@ -32,16 +50,59 @@ def profiles(chapter: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema")
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (messages name no machine paths)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 def _read_yaml(path: Path) -> dict:
-    with open(path) as handle:
-        return yaml.safe_load(handle) or {}
+    values = yamlio.read(path, _shown(path), ParameterError)
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ParameterError(f"{_shown(path)} must hold a mapping of names to values, got {type(values).__name__}")
+    return values
+
+
+def _check_spec(name: str, spec: Any, where: str) -> None:
+    """Refuse a schema entry that does not say what it allows."""
+    bad = lambda why: ParameterError(f"{where}: parameter {name!r} {why}")  # noqa: E731
+    if not isinstance(spec, dict) or spec.get("type") not in TYPES:
+        raise bad(f"needs a type, one of {sorted(TYPES)}; got {spec!r}")
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        raise bad(f"has unknown schema keys {unknown}; allowed: {sorted(SPEC_KEYS)}")
+    kind = spec["type"]
+    if kind in ("int", "float") and "choices" not in spec and (spec.get("min") is None or spec.get("max") is None):
+        raise bad("needs both min and max (or choices)")
+    if kind == "list":
+        if "items" not in spec:
+            raise bad("needs an items rule")
+        _check_spec(f"{name} items", spec["items"], where)
+        if spec.get("max") is None:
+            raise bad("needs a max (the longest list)")
 
 
 def schema(chapter: str) -> dict[str, dict]:
+    """The chapter's parameter specs (checked), ``profile`` included; the rules under ``_rules``."""
     path = PARAMS / chapter / "schema.yaml"
     if not path.exists():
-        raise ParameterError(f"chapter {chapter!r} has no parameter schema at {path}")
-    return {**COMMON, **_read_yaml(path)}
+        raise ParameterError(f"chapter {chapter!r} has no parameter schema at {_shown(path)}")
+    entries = _read_yaml(path)
+    where = _shown(path)
+    rules = entries.pop(RULES_KEY, [])
+    for name, spec in entries.items():
+        if name in COMMON:
+            raise ParameterError(f"{where}: {name!r} is reserved (set by the runner), not a chapter parameter")
+        _check_spec(name, spec, where)
+    for rule in rules:
+        match = _RULE.match(rule) if isinstance(rule, str) else None
+        if match is None or match[1] not in entries or match[3] not in entries:
+            raise ParameterError(f"{where}: rule {rule!r} must read 'a <= b' (or <, >=, >) between two parameters")
+    return {**COMMON, **entries, RULES_KEY: list(rules)}
 
 
 def load_profile(chapter: str, profile: str) -> dict[str, Any]:
@@ -51,17 +112,23 @@ def load_profile(chapter: str, profile: str) -> dict[str, Any]:
         raise ParameterError(
             f"chapter {chapter!r} has no profile {profile!r}; choose one of {profiles(chapter)}"
         )
-    values = {**_read_yaml(path), "profile": profile}
-    return validate(chapter, values, source=str(path))
+    values = _read_yaml(path)
+    if "profile" in values:
+        raise ParameterError(f"{_shown(path)}: 'profile' is the file's own name, not a parameter to set")
+    return validate(chapter, {**values, "profile": profile}, source=_shown(path))
+
+
+def _low(spec: dict):
+    return spec.get("min", 1) if spec["type"] == "list" else spec.get("min")
 
 
 def _describe(spec: dict) -> str:
     if "choices" in spec:
         return f"one of {spec['choices']}"
     kind = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false", "list": "a list"}[spec["type"]]
-    low, high = spec.get("min"), spec.get("max")
+    low, high = _low(spec), spec.get("max")
     if spec["type"] == "list":  # min and max bound a list's length
-        length = f" of {low or 0} to {high} items" if high is not None else f" of at least {low} items" if low else ""
+        length = f" of {low} to {high} items" if high is not None else f" of at least {low} items" if low else ""
         return kind + length + (f", each {_describe(spec['items'])}" if "items" in spec else "")
     if low is not None and high is not None:
         return f"{kind} in [{low}, {high}]"
@@ -77,30 +144,31 @@ def _check_value(name: str, value: Any, spec: dict) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+    if ok and expected is float:
+        ok = math.isfinite(value)
     if ok and "choices" in spec:
         ok = value in spec["choices"]
     size = len(value) if ok and expected is list else value  # min and max bound a list's length
-    if ok and spec.get("min") is not None:
-        ok = size >= spec["min"]
+    if ok and _low(spec) is not None:
+        ok = size >= _low(spec)
     if ok and spec.get("max") is not None:
         ok = size <= spec["max"]
-    if ok and expected is list and "items" in spec:
-        ok = all(_is_valid(item, spec["items"]) for item in value)
     if not ok:
         raise ParameterError(f"parameter {name!r} must be {_describe(spec)}, got {value!r}")
+    if expected is list and "items" in spec:
+        checked = []
+        for position, item in enumerate(value):
+            try:
+                checked.append(_check_value("item", item, spec["items"]))
+            except ParameterError:
+                raise ParameterError(f"parameter {name!r} item {position} must be {_describe(spec['items'])}, "
+                                     f"got {item!r} (the list: {value!r})") from None
+        value = checked
     return value
 
 
-def _is_valid(value: Any, spec: dict) -> bool:
-    try:
-        _check_value("item", value, spec)
-    except ParameterError:
-        return False
-    return True
-
-
 def validate(chapter: str, values: Mapping[str, Any], source: str = "the parameters given") -> dict[str, Any]:
-    """Check every value against the chapter's schema; returns the (type-normalised) values.
+    """Check every value against the chapter's schema and rules; returns the (type-normalised) values.
 
     Raises
     ------
@@ -108,6 +176,7 @@ def validate(chapter: str, values: Mapping[str, Any], source: str = "the paramet
         Naming the parameter, its allowed values and where the value came from.
     """
     spec = schema(chapter)
+    rules = spec.pop(RULES_KEY)
     unknown = sorted(set(values) - set(spec))
     if unknown:
         raise ParameterError(
@@ -122,4 +191,9 @@ def validate(chapter: str, values: Mapping[str, Any], source: str = "the paramet
             checked[name] = _check_value(name, value, spec[name])
         except ParameterError as error:
             raise ParameterError(f"{chapter}: {error} (in {source})") from None
+    for rule in rules:
+        left, op, right = _RULE.match(rule).groups()
+        if not _COMPARE[op](checked[left], checked[right]):
+            raise ParameterError(f"{chapter}: parameter {left!r} must be {op} {right} ({checked[right]!r}), "
+                                 f"got {checked[left]!r} (in {source})")
     return checked

@@ -10,10 +10,8 @@ import argparse
 import sys
 import time
 
-import yaml
-
 from nesy.book import build, runner
-from nesy.params import ParameterError
+from nesy.params import ParameterError, parse_value
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -22,7 +20,7 @@ def _overrides(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise ParameterError(f"--set takes name=value, got {pair!r}")
         name, text = pair.split("=", 1)
-        values[name] = yaml.safe_load(text)
+        values[name] = parse_value(name, text)
     return values
 
 

@@ -17,7 +17,7 @@ import nbformat
 import papermill
 
 from nesy import paths
-from nesy.params import load_profile, validate
+from nesy.params import ParameterError, load_profile, validate
 from nesy.data.atomic import atomic_write
 
 HIDDEN_TAGS = ("remove-cell",)
@@ -62,9 +62,11 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     ChapterFailed
         A cell raised; the message shows that cell and its traceback.
     """
+    if chapter not in chapters():
+        raise ParameterError(f"chapter must be one of {chapters()}, got {chapter!r}")
     source = paths.CHAPTERS / f"{chapter}.py"
-    if not source.exists():
-        raise ValueError(f"chapter must be one of {chapters()}, got {chapter!r}")
+    if overrides and "profile" in overrides:
+        raise ParameterError(f"'profile' is chosen with --profile (here {profile!r}), not set as a parameter")
     parameters = load_profile(chapter, profile)
     if overrides:
         parameters = validate(chapter, {**parameters, **overrides}, source=f"profile {profile!r} with overrides")

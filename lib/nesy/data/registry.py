@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from nesy import paths
+from nesy import paths, yamlio
 
 from .errors import RegistryError
 
@@ -88,8 +86,7 @@ def _lower(value, where: str):
 
 @lru_cache(maxsize=8)
 def _load(path: str, mtime_ns: int) -> dict:
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f)
+    doc = yamlio.read(Path(path), error=RegistryError)
     if not isinstance(doc, dict) or not isinstance(doc.get("datasets"), dict):
         raise RegistryError(f"{path}: expected a mapping with a 'datasets' key")
     specs: dict[str, dict[str, FileSpec]] = {}

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from . import registry
 from .atomic import atomic_write, file_chunks, verify
-from .errors import ChecksumError, DataUnavailableError
+from .errors import ChecksumError, DataUnavailableError, RegistryError
 from .registry import FileSpec
 
 USER_AGENT = "nesy-data (pytorch/vision compatible)"
@@ -66,12 +66,17 @@ def download_chunks(url: str, progress: bool | None = None) -> Iterator[bytes]:
 @lru_cache(maxsize=8)
 def _read_sums(path: str, mtime_ns: int) -> dict[str, str]:
     sums = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.strip().split(None, 1)
-            if len(parts) == 2:
-                name = parts[1].lstrip("*")
-                sums[name[2:] if name.startswith("./") else name] = parts[0].lower()
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except UnicodeDecodeError as error:
+        raise RegistryError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); "
+                            "it should hold lines '<sha256>  <relative path>'") from None
+    for line in lines:
+        parts = line.strip().split(None, 1)
+        if len(parts) == 2:
+            name = parts[1].lstrip("*")
+            sums[name[2:] if name.startswith("./") else name] = parts[0].lower()
     return sums
 
 

@@ -80,3 +80,14 @@ def test_html_has_pages_widget_state_and_local_scripts(smoke_book):
 def test_scoreboard_page_shows_the_chapter(smoke_book):
     page = (smoke_book / "scoreboard.md").read_text()
     assert "Small car detection (sce) | 98.83 |" in page
+
+
+def test_published_pages_name_no_machine_paths(smoke_book):
+    """Pages print paths relative to the repository or the book, never this machine's."""
+    from nesy import paths
+
+    html = smoke_book / "_build" / "html"
+    for page in html.glob("*.html"):
+        text = page.read_text()
+        for machine_path in (str(paths.REPO), str(smoke_book), os.path.expanduser("~") + "/"):
+            assert machine_path not in text, f"{page.name} shows {machine_path}"

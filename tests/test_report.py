@@ -63,6 +63,29 @@ def test_scoreboard_lists_every_comparison(book):
     assert "| – | – |" in page  # the missing Q4 crossing is shown as a dash, not a number
 
 
+def test_scoreboard_ignores_stray_files_and_names_a_corrupt_one(book):
+    from nesy import claims
+
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
+    results.compare("queries", {"q1": 0.02, "q2": 0.5, "q3_crossing": 0.55, "q4_crossing": None}, "scale")
+    path = results.save()
+    (book / "results" / "ltn_crash.backup.json").write_text(path.read_text())  # a stray copy
+    (book / "results" / "notes.json").write_text("[]")
+    assert scoreboard.write(book).read_text().count("## Convolutional Logic Tensor Networks") == 1
+    path.write_text(path.read_text()[:-40])  # truncated
+    with pytest.raises(claims.ResultsError, match=r"results/ltn_crash.json in the book is not valid JSON.*make chapter C=ltn_crash"):
+        scoreboard.write(book)
+    path.write_text(json.dumps({"chapter": "smug"}))
+    with pytest.raises(claims.ResultsError, match="not the results of chapter 'ltn_crash'"):
+        scoreboard.write(book)
+
+
+def test_save_prints_no_machine_path(book, capsys):
+    report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0}).save()
+    out = capsys.readouterr().out
+    assert "results: book/results/ltn_crash.json" in out and str(book) not in out
+
+
 def test_compare_takes_a_reason_per_row_and_requires_one_for_each_differing_row(book):
     results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
     ours = {"q1": 0.5, "q2": 0.9, "q3_crossing": 0.6, "q4_crossing": None}

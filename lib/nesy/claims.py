@@ -414,12 +414,32 @@ def evaluate(chapter: str, results: Mapping) -> list[Verdict]:
     return [check_claim(claim, results) for claim in ledger(chapter)]
 
 
-def evaluate_file(chapter: str, book: Path | None = None) -> list[Verdict] | None:
-    """Verdicts from ``<book>/results/<chapter>.json``, or None when the chapter has not run."""
+class ResultsError(ValueError):
+    """A results file that cannot be read (not JSON, not a chapter's results)."""
+
+
+def read_results(chapter: str, book: Path | None = None) -> dict | None:
+    """``<book>/results/<chapter>.json`` as a dict, or None when the chapter has not run.
+
+    Raises ResultsError naming the file when it is not a chapter's results JSON.
+    """
     path = (book or paths.book_dir()) / "results" / f"{chapter}.json"
     if not path.exists():
         return None
-    return evaluate(chapter, json.loads(path.read_text()))
+    shown = f"results/{chapter}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsError(f"{shown} in the book is not valid JSON ({error}); re-run `make chapter C={chapter}`") from None
+    if not isinstance(data, dict) or data.get("chapter") != chapter:
+        raise ResultsError(f"{shown} in the book is not the results of chapter {chapter!r}; re-run `make chapter C={chapter}`")
+    return data
+
+
+def evaluate_file(chapter: str, book: Path | None = None) -> list[Verdict] | None:
+    """Verdicts from ``<book>/results/<chapter>.json``, or None when the chapter has not run."""
+    data = read_results(chapter, book)
+    return None if data is None else evaluate(chapter, data)
 
 
 def counts(verdicts: Sequence[Verdict]) -> dict[str, int]:

@@ -190,11 +190,12 @@ class ChapterResults:
         )
 
     def save(self) -> Path:
-        """Write the results JSON; prints and returns its path."""
+        """Write the results JSON; returns its path and prints where it is in the book (the
+        printed line is in the published page, so it names no machine path)."""
         path = paths.results_dir() / f"{self.chapter}.json"
         data = self.as_dict()
         atomic_write(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
-        print(f"[{self.chapter}] results: {path} (total {data['wall_time_s']['total']:.1f} s)")
+        print(f"[{self.chapter}] results: book/results/{self.chapter}.json (total {data['wall_time_s']['total']:.1f} s)")
         return path
 
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from nesy import claims
 from nesy.book import build, runner
 from nesy.params import ParameterError, parse_value
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             for chapter, seconds in times.items():
                 print(f"  {chapter:<16} {seconds / 60:5.1f} min")
             print(f"Book built in {(time.perf_counter() - start) / 60:.1f} min: {index}")
-    except (ParameterError, runner.ChapterFailed, build.BuildFailed, FileNotFoundError) as error:
+    except (ParameterError, runner.ChapterFailed, build.BuildFailed, claims.ResultsError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,13 +1,14 @@
 """Run one chapter: its Jupytext source -> papermill with a profile -> ``book/<chapter>.ipynb``.
 
-The executed notebook is written only when every cell succeeded (atomically), so a failing
-chapter never leaves a half-run page behind; the failing cell and its error are printed.
+The chapter runs in a stage folder inside the book (:mod:`nesy.book.staging`): its figures,
+results file and executed notebook replace the published ones together, and only when every
+cell succeeded, so a failing, interrupted or killed chapter never leaves a half-run page or a
+results file of another run behind; the failing cell and its error are printed.
 """
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,6 +18,7 @@ import nbformat
 import papermill
 
 from nesy import paths
+from nesy.book import staging
 from nesy.params import ParameterError, load_profile, validate
 from nesy.data.atomic import atomic_write
 
@@ -73,28 +75,42 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
 
     book = paths.book_dir()
     book.mkdir(parents=True, exist_ok=True)
-    os.environ["NESY_BOOK_DIR"] = str(book)  # the kernel inherits it: results land in this book
+    for note in staging.recover(book):
+        print(f"[{chapter}] {note}", file=sys.stderr)
     output = book / f"{chapter}.ipynb"
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=f"nesy-{chapter}-") as scratch:
-        unexecuted, executed = Path(scratch) / "in.ipynb", Path(scratch) / "out.ipynb"
-        notebook = jupytext.read(source)
-        notebook.metadata.setdefault("kernelspec", KERNELSPEC)  # a source without the jupytext header
-        jupytext.write(notebook, unexecuted, fmt="ipynb")
-        try:
-            papermill.execute_notebook(
-                str(unexecuted),
-                str(executed),
-                parameters=parameters,
-                kernel_name="python3",
-                cwd=str(paths.CHAPTERS),
-                progress_bar=False,
-            )
-        except papermill.PapermillExecutionError as error:
-            detail = _failing_cell(nbformat.read(executed, as_version=4)) if executed.exists() else str(error)
-            raise ChapterFailed(f"chapter {chapter!r} (profile {profile!r}) failed\n{detail}") from None
-        notebook = nbformat.read(executed, as_version=4)
-    _hide_injected_parameters(notebook)
-    atomic_write(output, nbformat.writes(notebook).encode())
+    with staging.signals_unwind(), staging.stage(book, chapter) as stage:
+        _execute(chapter, profile, parameters, source, stage)
+        staging.promote(stage, book, chapter)
     print(f"[{chapter}] profile {profile}: {time.perf_counter() - start:.1f} s -> {output}", file=sys.stderr)
     return output
+
+
+def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: Path, stage: Path) -> None:
+    """Execute the chapter with its outputs going to ``stage`` (the kernel's ``NESY_BOOK_DIR``)."""
+    unexecuted, executed = stage / ".in.ipynb", stage / ".out.ipynb"
+    notebook = jupytext.read(source)
+    notebook.metadata.setdefault("kernelspec", KERNELSPEC)  # a source without the jupytext header
+    jupytext.write(notebook, unexecuted, fmt="ipynb")
+    previous = os.environ.get("NESY_BOOK_DIR")
+    os.environ["NESY_BOOK_DIR"] = str(stage)  # the kernel inherits it: results land in the stage
+    try:
+        papermill.execute_notebook(
+            str(unexecuted),
+            str(executed),
+            parameters=dict(parameters),
+            kernel_name="python3",
+            cwd=str(paths.CHAPTERS),
+            progress_bar=False,
+        )
+    except papermill.PapermillExecutionError as error:
+        detail = _failing_cell(nbformat.read(executed, as_version=4)) if executed.exists() else str(error)
+        raise ChapterFailed(f"chapter {chapter!r} (profile {profile!r}) failed\n{detail}") from None
+    finally:
+        if previous is None:
+            os.environ.pop("NESY_BOOK_DIR", None)
+        else:
+            os.environ["NESY_BOOK_DIR"] = previous
+    notebook = nbformat.read(executed, as_version=4)
+    _hide_injected_parameters(notebook)
+    atomic_write(stage / f"{chapter}.ipynb", nbformat.writes(notebook).encode())

@@ -3,7 +3,6 @@ reproduces beside ours, from the results files the chapter runs wrote
 (``book/results/*.json``)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from nesy import claims, paths
@@ -75,7 +74,9 @@ def write(book: Path | None = None, verdicts: dict[str, list] | None = None) -> 
     file when not given).
     """
     book = book or paths.book_dir()
-    results = {path.stem: json.loads(path.read_text()) for path in sorted((book / "results").glob("*.json"))}
+    from nesy.book.runner import chapters  # only the chapters' own files: a stray backup JSON is no chapter
+
+    results = {chapter: data for chapter in chapters() if (data := claims.read_results(chapter, book)) is not None}
     if verdicts is None:
         verdicts = {chapter: claims.evaluate(chapter, data) for chapter, data in results.items()}
     sections = [chapter_section(data) for data in results.values()]

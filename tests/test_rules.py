@@ -198,6 +198,32 @@ def test_fidex_validates_parameters():
         FidexGlo(heuristic=4)
 
 
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": 2**64}, r"seed must be an integer in \[0, 9223372036854775807\]"),
+    ({"max_iterations": 2**40}, r"max_iterations must be an integer in \[1, 10000\]"),
+    ({"min_covering": 2**40}, "min_covering must be an integer in"),
+    ({"n_threads": 0}, "n_threads must be an integer in"),
+])
+def test_fidex_bounds_are_checked_before_the_kernel(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Fidex(X1, P1, H1, **kwargs)
+
+
+@pytest.mark.parametrize("labels", [[0.0, 1.5], [0, float("nan")], ["a", "b"], [True, False]])
+def test_fractional_or_non_integer_labels_are_refused(labels):
+    x = np.array([[0.0], [1.0]])
+    with pytest.raises(ValueError, match="train_pred must hold integers"):
+        Fidex(x, labels, [[0.5]])
+    fidex = Fidex(x, [0, 1], [[0.5]])
+    with pytest.raises(ValueError, match="pred must hold integers"):
+        fidex.run(x, labels)
+
+
+def test_integral_float_labels_are_accepted():
+    x = np.array([[0.0], [1.0]])
+    assert Fidex(x, np.array([0.0, 1.0]), [[0.5]]).pred.tolist() == [0, 1]
+
+
 # ---------------------------------------------------------------- FidexGlo
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .qil import QIL
-from .ruleset import Antecedent, Rule, as_numpy
+from .ruleset import Antecedent, Rule, as_labels, as_numpy
 from .twin import FidexSettings, fidex_one
 
 __all__ = ["Fidex", "FidexBatch"]
@@ -34,10 +34,17 @@ def _ops():
     return torch.ops.nesy
 
 
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+def _check_int(name, value, low, high=None):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
+        allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
     return int(value)
+
+
+#: Largest values the kernel takes (int64 arguments; per-sample arrays of max_iterations entries).
+MAX_SEED = 2**63 - 1
+MAX_ITERATIONS = 10_000
+MAX_COUNT = 2**31 - 1
 
 
 def _check_unit(name, value):
@@ -65,15 +72,15 @@ def settings(
     if lowest > target:
         raise ValueError(f"lowest_min_fidelity ({lowest}) must be <= min_fidelity ({target})")
     return FidexSettings(
-        max_iterations=_check_int("max_iterations", max_iterations, 1),
-        min_covering=_check_int("min_covering", min_covering, 1),
+        max_iterations=_check_int("max_iterations", max_iterations, 1, MAX_ITERATIONS),
+        min_covering=_check_int("min_covering", min_covering, 1, MAX_COUNT),
         covering_strategy=bool(covering_strategy),
-        max_failed_attempts=_check_int("max_failed_attempts", max_failed_attempts, 0),
+        max_failed_attempts=_check_int("max_failed_attempts", max_failed_attempts, 0, MAX_COUNT),
         min_fidelity=target,
         lowest_min_fidelity=lowest,
         dropout_dim=_check_unit("dropout_dim", dropout_dim),
         dropout_hyp=_check_unit("dropout_hyp", dropout_hyp),
-        seed=_check_int("seed", seed, 0),
+        seed=_check_int("seed", seed, 0, MAX_SEED),
     )
 
 
@@ -180,21 +187,21 @@ class Fidex:
             raise ValueError(f"backend must be 'kernel' or 'python', got {backend!r}")
         self.backend = backend
         if n_threads is not None:
-            _check_int("n_threads", n_threads, 1)
+            _check_int("n_threads", n_threads, 1, 1024)
         self.n_threads = n_threads
 
         self.x = np.ascontiguousarray(as_numpy(train_x, "train_x", 2, np.float64))
         n, d = self.x.shape
         if n < 1:
             raise ValueError("train_x must hold at least one sample")
-        self.pred = as_numpy(train_pred, "train_pred", 1).astype(np.int64)
+        self.pred = as_labels(train_pred, "train_pred")
         if len(self.pred) != n:
             raise ValueError(f"train_pred has {len(self.pred)} entries, train_x has {n} samples")
         if self.pred.min() < 0:
             raise ValueError("train_pred must hold class indices >= 0")
         self.y = None
         if train_y is not None:
-            self.y = as_numpy(train_y, "train_y", 1).astype(np.int64)
+            self.y = as_labels(train_y, "train_y")
             if len(self.y) != n:
                 raise ValueError(f"train_y has {len(self.y)} entries, train_x has {n} samples")
         self.scores = None
@@ -237,7 +244,7 @@ class Fidex:
         (``n_threads`` overrides the constructor's for this call).
         """
         xs = np.ascontiguousarray(as_numpy(x, "x", 2, np.float64))
-        ps = as_numpy(pred, "pred", 1).astype(np.int64)
+        ps = as_labels(pred, "pred")
         if xs.shape[1] != self.x.shape[1]:
             raise ValueError(f"x has {xs.shape[1]} features, the training set has {self.x.shape[1]}")
         if len(ps) != len(xs):
@@ -246,7 +253,7 @@ class Fidex:
             raise ValueError("x must be finite")
         if len(ps) and (ps.min() < 0 or ps.max() >= self.n_classes):
             raise ValueError(f"pred must hold classes in [0, {self.n_classes})")
-        ids = np.arange(len(xs), dtype=np.int64) if sample_ids is None else as_numpy(sample_ids, "sample_ids", 1).astype(np.int64)
+        ids = np.arange(len(xs), dtype=np.int64) if sample_ids is None else as_labels(sample_ids, "sample_ids")
         if len(ids) != len(xs) or (len(ids) and ids.min() < 0):
             raise ValueError("sample_ids must hold one integer >= 0 per sample")
         if self.backend == "python":
@@ -309,6 +316,6 @@ class Fidex:
         A rule whose ``path`` is -1 missed its fidelity target even after relaxation.
         """
         xs = as_numpy(x, "x", 2, np.float64)
-        ps = as_numpy(pred, "pred", 1).astype(np.int64)
+        ps = as_labels(pred, "pred")
         batch = self.run(xs, ps, sample_ids)
         return [self.rule(batch, s, xs[s], ps[s]) for s in range(len(batch))]

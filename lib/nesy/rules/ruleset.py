@@ -21,6 +21,24 @@ def as_numpy(x, name: str, ndim: int, dtype=None) -> np.ndarray:
     return a
 
 
+def as_labels(x, name: str) -> np.ndarray:
+    """Class indices or sample ids ``x`` [N] as int64; refuses fractional, non-finite or non-numeric values
+    (``astype`` would silently truncate 2.7 to 2)."""
+    a = as_numpy(x, name, 1)
+    if a.dtype.kind in "iu":
+        if a.dtype.kind == "u" and len(a) and a.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} holds values beyond int64")
+        return a.astype(np.int64)
+    if a.dtype.kind == "b":
+        raise ValueError(f"{name} must hold integers, got booleans")
+    if a.dtype.kind != "f":
+        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}")
+    if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)) or (len(a) and np.abs(a).max() >= 2.0 ** 53):
+        bad = a[~(np.isfinite(a) & (a == np.round(a)))][:3]
+        raise ValueError(f"{name} must hold integers (class indices or ids), got e.g. {bad.tolist()}")
+    return a.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Antecedent:
     """``x[attribute] >= value`` when ``ge`` is True, else ``x[attribute] < value``."""

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .ruleset import Rule, as_numpy, firing_pairs
+from .ruleset import Rule, as_labels, as_numpy, firing_pairs
 
 __all__ = ["RulesetStats", "summary", "evaluate"]
 
@@ -68,13 +68,13 @@ def evaluate(rules: list[Rule], x, pred, y=None) -> RulesetStats:
     ``y`` [N] (true classes) is needed for the accuracies (NaN without it).
     """
     xa = as_numpy(x, "x", 2)
-    p = as_numpy(pred, "pred", 1).astype(np.int64)
+    p = as_labels(pred, "pred")
     if len(p) != len(xa):
         raise ValueError(f"pred has {len(p)} entries, x has {len(xa)} samples")
     n = len(xa)
     if n == 0:
         raise ValueError("x must hold at least one sample")
-    yt = None if y is None else as_numpy(y, "y", 1).astype(np.int64)
+    yt = None if y is None else as_labels(y, "y")
     if yt is not None and len(yt) != n:
         raise ValueError(f"y has {len(yt)} entries, x has {n} samples")
 

@@ -62,8 +62,9 @@ def published(book: Path) -> dict:
             "stages": sorted(p.name for p in book.glob(f"{staging.STAGE_PREFIX}*")) if book.exists() else []}
 
 
-def test_a_successful_run_publishes_every_output(toy_chapter):
+def test_a_successful_run_publishes_every_output(toy_chapter, capfd):
     runner.run_chapter("toy", "default", {"tag": "first"})
+    assert "without encryption" not in capfd.readouterr().err  # the kernel talks over IPC, not TCP
     state = published(toy_chapter)
     assert state == {"figure": "first", "results": '{"tag": "first"}', "notebook": True, "stages": []}
     assert os.environ["NESY_BOOK_DIR"] == str(toy_chapter)  # restored after the run

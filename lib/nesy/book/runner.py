@@ -86,6 +86,20 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     return output
 
 
+def _kernel_manager_class():
+    """nbclient's kernel manager over IPC sockets (local files) instead of TCP: the same local
+    kernel, without ipykernel's warning that unencrypted TCP is readable on the network."""
+    from jupyter_client import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):
+        @default("transport")
+        def _transport_default(self):
+            return "ipc"
+
+    return IPCKernelManager
+
+
 def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: Path, stage: Path) -> None:
     """Execute the chapter with its outputs going to ``stage`` (the kernel's ``NESY_BOOK_DIR``)."""
     unexecuted, executed = stage / ".in.ipynb", stage / ".out.ipynb"
@@ -102,6 +116,7 @@ def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: 
             kernel_name="python3",
             cwd=str(paths.CHAPTERS),
             progress_bar=False,
+            kernel_manager_class=_kernel_manager_class(),
         )
     except papermill.PapermillExecutionError as error:
         detail = _failing_cell(nbformat.read(executed, as_version=4)) if executed.exists() else str(error)

@@ -336,6 +336,22 @@ def test_atomic_write_failed_check_keeps_old_file(tmp_path):
     assert target.read_bytes() == b"newer"
 
 
+def test_atomic_write_removes_what_a_killed_writer_left(tmp_path):
+    import os
+
+    target = tmp_path / "file.bin"
+    old, fresh = tmp_path / ".file.bin.dead1.part", tmp_path / ".file.bin.live2.part"
+    other = tmp_path / ".other.bin.dead3.part"
+    for p in (old, fresh, other):
+        p.write_bytes(b"partial")
+    hours_ago = time.time() - 2 * atomic.STALE_PART_S
+    for p in (old, other):
+        os.utime(p, (hours_ago, hours_ago))
+    atomic.atomic_write(target, b"done")
+    assert target.read_bytes() == b"done"
+    assert not old.exists() and fresh.exists() and other.exists()  # a live writer's and another file's stay
+
+
 def test_cached_tensors_rebuilds_corrupted_file(env):
     calls = []
 

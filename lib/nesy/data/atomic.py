@@ -4,7 +4,9 @@
 fsyncs it, runs an optional `check` on the complete temporary file (e.g. a checksum),
 and only then renames it over the final name with `os.replace`. Whatever fails on the
 way (an exception from the content, the check, or a KeyboardInterrupt) the temporary
-file is removed, and the final name is never left holding a partial file.
+file is removed, and the final name is never left holding a partial file. A temporary
+left by a writer that was killed (SIGKILL, power loss) is removed by the next write of the
+same file once it is an hour old (`remove_stale_parts`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,32 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+#: A temporary ``.part`` file untouched for this long belongs to a writer that was killed.
+STALE_PART_S = 3600.0
+
+
+def remove_stale_parts(path: Path, older_than: float = STALE_PART_S) -> list[Path]:
+    """Remove the ``.<name>.*.part`` temporaries of `path` (files or folders) that were not
+    modified for `older_than` seconds: what a killed writer left. A live writer keeps its
+    temporary's modification time fresh, so it is not touched. Returns what was removed."""
+    import shutil
+    import time
+
+    removed, now = [], time.time()
+    for leftover in Path(path).parent.glob(f".{Path(path).name}.*.part"):
+        try:
+            if now - leftover.stat().st_mtime < older_than:
+                continue
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+            removed.append(leftover)
+        except FileNotFoundError:  # another process cleaned it first
+            continue
+    return removed
+
+
 def atomic_write(path, content: Content, *, check: Callable[[Path], None] | None = None) -> Path:
     """Write `content` to `path` atomically and return `path`.
 
@@ -44,6 +72,7 @@ def atomic_write(path, content: Content, *, check: Callable[[Path], None] | None
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

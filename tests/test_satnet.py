@@ -252,6 +252,15 @@ def test_bad_arguments_raise_value_errors_naming_the_parameter():
         satnet.mix(S, V0, is_output, torch.tensor([0, 0, 1, 2]))
     with pytest.raises(ValueError, match="max_iter"):
         satnet.mix(S, V0, is_output, max_iter=-1)
+    with pytest.raises(ValueError, match=r"max_iter must be an int in \[0, 1000000\]"):
+        satnet.mix(S, V0, is_output, max_iter=2**40)
+    for backend in satnet.BACKENDS:  # every back end refuses non-finite inputs alike (the kernels gave NaN)
+        bad = V0.clone()
+        bad[0, 0, 0] = float("nan")
+        with pytest.raises(ValueError, match="V0 must be finite"):
+            satnet.mix(S, bad, is_output, backend=backend)
+        with pytest.raises(ValueError, match="S must be finite"):
+            satnet.mix(S * float("inf"), V0, is_output, backend=backend)
     with pytest.raises(ValueError, match="k"):
         satnet.StockSATNet(3, 4, k=1)
 

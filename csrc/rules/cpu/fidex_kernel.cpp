@@ -290,6 +290,15 @@ bool is_bin_dtype(const at::Tensor& t) {
   return t.scalar_type() == at::kByte || t.scalar_type() == at::kShort;
 }
 
+// A bin is the number of a feature's hyperplanes at or below a value: it must lie in [0, k]
+// (the kernels index their count tables with it).
+void check_bin_values(const at::Tensor& bins, int64_t k, const char* what) {
+  if (bins.numel() == 0) return;
+  const int64_t lo = bins.min().item<int64_t>(), hi = bins.max().item<int64_t>();
+  TORCH_CHECK(lo >= 0 && hi <= k, what, " values must be in [0, ", k, "] (the number of hyperplanes per feature), got [",
+              lo, ", ", hi, "]");
+}
+
 at::Tensor rules_bins_cpu(const at::Tensor& x, const at::Tensor& hyperplanes) {
   TORCH_CHECK(x.dim() == 2, "rules_bins: x must be [N, D], got ", x.sizes());
   TORCH_CHECK(hyperplanes.dim() == 2, "rules_bins: hyperplanes must be [D, K], got ", hyperplanes.sizes());
@@ -338,6 +347,7 @@ at::Tensor rules_cumcounts_cpu(const at::Tensor& bins, const at::Tensor& preds, 
   TORCH_CHECK(n_classes >= 1, "rules_cumcounts: n_classes must be >= 1, got ", n_classes);
   TORCH_CHECK(n_hyperplanes >= 1, "rules_cumcounts: n_hyperplanes must be >= 1, got ", n_hyperplanes);
   const int64_t d = bins.size(0), n = bins.size(1), k = n_hyperplanes, c = n_classes;
+  check_bin_values(bins, k, "rules_cumcounts: bins");
   const at::Tensor bc = bins.contiguous();
   const at::Tensor pc = preds.contiguous();
   const int64_t* pp = pc.data_ptr<int64_t>();
@@ -405,6 +415,15 @@ FidexResult fidex_cpu(const at::Tensor& bins, const at::Tensor& preds, const at:
   TORCH_CHECK(max_iterations >= 1, "fidex: max_iterations must be >= 1, got ", max_iterations);
   TORCH_CHECK(min_covering >= 1, "fidex: min_covering must be >= 1, got ", min_covering);
   TORCH_CHECK(max_failed_attempts >= 0, "fidex: max_failed_attempts must be >= 0, got ", max_failed_attempts);
+  TORCH_CHECK(max_iterations <= 10000, "fidex: max_iterations must be <= 10000, got ", max_iterations);
+  TORCH_CHECK(n_threads >= 1 && n_threads <= 1024, "fidex: n_threads must be in [1, 1024], got ", n_threads);
+  TORCH_CHECK(min_fidelity >= 0 && min_fidelity <= 1 && lowest_min_fidelity >= 0 && lowest_min_fidelity <= min_fidelity,
+              "fidex: need 0 <= lowest_min_fidelity <= min_fidelity <= 1, got ", lowest_min_fidelity, " and ", min_fidelity);
+  TORCH_CHECK(dropout_dim >= 0 && dropout_dim <= 1 && dropout_hyp >= 0 && dropout_hyp <= 1,
+              "fidex: dropout_dim and dropout_hyp must be in [0, 1], got ", dropout_dim, " and ", dropout_hyp);
+  check_bin_values(bins, k, "fidex: bins");
+  check_bin_values(sample_bins, k, "fidex: sample_bins");
+  TORCH_CHECK(s == 0 || sample_ids.min().item<int64_t>() >= 0, "fidex: sample_ids must be >= 0");
 
   const at::Tensor bc = bins.contiguous();
   const at::Tensor pc = preds.contiguous();

@@ -16,6 +16,8 @@ namespace satnet {
 
 // Columns of the per-sample info tensor (B, kInfoCols), int64.
 enum InfoCol { kSweeps = 0, kRank = 1, kSweepDim = 2, kDegenerate = 3, kDependent = 4, kInfoCols = 5 };
+// Most coordinate-descent sweeps a forward may run (and a backward replay).
+constexpr int64_t kMaxSweeps = 1000000;
 
 // Checks shared by the forward and backward ops (V0: the forward's input or output rows).
 inline void check_forward_args(const at::Tensor& S, const at::Tensor& V0, const at::Tensor& is_output,
@@ -30,7 +32,8 @@ inline void check_forward_args(const at::Tensor& S, const at::Tensor& V0, const 
               "satnet: is_output must be (B, N) = (", V0.size(0), ", ", V0.size(1), "), got ", is_output.sizes());
   TORCH_CHECK(order.scalar_type() == at::kLong && order.dim() == 1 && order.size(0) == S.size(0),
               "satnet: order must be int64 (N,) with N=", S.size(0), ", got ", order.scalar_type(), " ", order.sizes());
-  TORCH_CHECK(max_iter >= 0, "satnet: max_iter must be >= 0, got ", max_iter);
+  TORCH_CHECK(max_iter >= 0 && max_iter <= kMaxSweeps, "satnet: max_iter must be in [0, ", kMaxSweeps, "], got ",
+              max_iter);
   TORCH_CHECK(eps >= 0, "satnet: eps must be >= 0, got ", eps);
   TORCH_CHECK(S.device().is_cpu() && V0.device().is_cpu(), "satnet: CPU tensors expected");
   const int64_t N = S.size(0);
@@ -52,6 +55,17 @@ inline void check_backward_args(const at::Tensor& S, const at::Tensor& V, const 
                   info.size(1) == kInfoCols,
               "satnet: info must be int64 (B, ", int(kInfoCols), "), got ", info.scalar_type(), " ", info.sizes());
   TORCH_CHECK(prox_lam >= 0, "satnet: prox_lam must be >= 0, got ", prox_lam);
+  // info comes from the forward: its rank and sweep counts size the backward's work and buffers
+  const int64_t k = V.size(2);
+  const auto ic = info.contiguous();
+  const int64_t* ip = ic.data_ptr<int64_t>();
+  for (int64_t b = 0; b < info.size(0); ++b) {
+    const int64_t rank = ip[b * kInfoCols + kRank], sweeps = ip[b * kInfoCols + kSweeps];
+    TORCH_CHECK(rank >= 0 && rank <= k, "satnet: info[", b, "] rank ", rank, " must be in [0, ", k,
+                "] (info must be the forward's)");
+    TORCH_CHECK(sweeps >= 0 && sweeps <= kMaxSweeps, "satnet: info[", b, "] sweeps ", sweeps, " must be in [0, ",
+                kMaxSweeps, "] (info must be the forward's)");
+  }
 }
 
 // Output variables of sample b in update order, input variables in natural order.

@@ -12,6 +12,7 @@ from nesy.satnet import reference
 
 BACKENDS = ("kernel", "stock_layout", "reference")
 INFO_FIELDS = ("sweeps", "rank", "sweep_dim", "degenerate_outputs", "dependent_inputs")
+MAX_SWEEPS = 1_000_000  # the kernels' kMaxSweeps (csrc/satnet/cpu/mix_common.h)
 
 
 def _ops():
@@ -117,7 +118,8 @@ def mix(S: torch.Tensor, V0: torch.Tensor, is_output: torch.Tensor, order: torch
         their gradient that leaves the span is not defined there and is left out).
     """
     _check("backend", backend in BACKENDS, f"one of {BACKENDS}, got {backend!r}")
-    _check("max_iter", isinstance(max_iter, int) and max_iter >= 0, f"an int >= 0, got {max_iter!r}")
+    _check("max_iter", isinstance(max_iter, int) and not isinstance(max_iter, bool) and 0 <= max_iter <= MAX_SWEEPS,
+           f"an int in [0, {MAX_SWEEPS}], got {max_iter!r}")
     _check("eps", eps >= 0, f">= 0, got {eps!r}")
     _check("prox_lam", prox_lam >= 0, f">= 0, got {prox_lam!r}")
     _check("S", S.dim() == 2, f"(N, m), got shape {tuple(S.shape)}")
@@ -129,6 +131,8 @@ def mix(S: torch.Tensor, V0: torch.Tensor, is_output: torch.Tensor, order: torch
         order = torch.arange(N)
     _check("order", tuple(order.shape) == (N,) and bool((order.sort().values == torch.arange(N)).all()),
            f"a permutation of 0..{N - 1}")
+    _check("S", bool(torch.isfinite(S).all()), "finite (it holds NaN or infinity)")
+    _check("V0", bool(torch.isfinite(V0).all()), "finite (it holds NaN or infinity)")
     V0 = V0.to(S.dtype)
     return MixFunction.apply(S, V0, is_output.bool(), order.long(), int(max_iter), float(eps),
                              float(prox_lam), backend)

@@ -6,7 +6,7 @@ import warnings
 import torch
 from torch import nn
 
-from nesy.satnet.function import BACKENDS, _check, info_dict, mix
+from nesy.satnet.function import BACKENDS, MAX_SWEEPS, _check, info_dict, mix
 from nesy.satnet.vectors import init_clauses, uniform_vector, unit_vectors
 
 
@@ -71,7 +71,8 @@ class ViSATNet(nn.Module):
         for name, value, low in (("n", n, 1), ("m", m, 1), ("k", k, 1), ("aux", aux, 0)):
             _check(name, isinstance(value, int) and value >= low, f"an int >= {low}, got {value!r}")
         _check("backend", backend in BACKENDS, f"one of {BACKENDS}, got {backend!r}")
-        _check("max_iter", isinstance(max_iter, int) and max_iter >= 0, f"an int >= 0, got {max_iter!r}")
+        _check("max_iter", isinstance(max_iter, int) and not isinstance(max_iter, bool) and 0 <= max_iter <= MAX_SWEEPS,
+           f"an int in [0, {MAX_SWEEPS}], got {max_iter!r}")
         _check("eps", eps >= 0, f">= 0, got {eps!r}")
         _check("prox_lam", prox_lam >= 0, f">= 0, got {prox_lam!r}")
         self.n, self.m, self.k, self.aux, self.truth = n, m, k, aux, bool(truth)

@@ -1,0 +1,78 @@
+"""The raw compiled ops (torch.ops.nesy.*) check their arguments: forged sizes, ranks, counts and
+bin values get a RuntimeError naming the argument, never a crash, an out-of-bounds read or a
+huge allocation. Each case runs in a subprocess, so a crash fails the test instead of the run."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PRELUDE = """
+import torch
+import nesy._C  # noqa: F401
+ops = torch.ops.nesy
+torch.manual_seed(0)
+N, m, k, B = 6, 4, 3, 2
+S = torch.randn(N, m, dtype=torch.float64)
+V0 = torch.nn.functional.normalize(torch.randn(B, N, k, dtype=torch.float64), dim=2)
+is_output = torch.zeros(B, N, dtype=torch.bool); is_output[:, 3:] = True
+order = torch.arange(N)
+V, info, state, C = ops.satnet_mix_forward(S, V0, is_output, order, 10, 1e-4)
+grad = torch.ones_like(V)
+x = torch.rand(20, 3, dtype=torch.float64)
+h = torch.tensor([[0.25, 0.5, 0.75]] * 3, dtype=torch.float64)
+preds = (x[:, 0] > 0.5).long()
+bins = ops.rules_bins(x, h)
+cum = ops.rules_cumcounts(bins, preds, 2, 3)
+sb = bins.t().contiguous()[:2]
+def fidex(bins=bins, cum=cum, sb=sb, ids=torch.arange(2), max_iterations=5, n_threads=1, dropout=0.0):
+    return ops.fidex(bins, preds, cum, sb, preds[:2].clone(), ids, 0, max_iterations, 2, True, 3, 1.0, 0.75,
+                     dropout, dropout, n_threads)
+"""
+
+CASES = {
+    "forged rank": ("info2 = info.clone(); info2[0, 1] = 10**9\n"
+                    "ops.satnet_mix_backward(S, V, is_output, order, info2, state, C, grad, 0.01)", "rank"),
+    "negative rank": ("info2 = info.clone(); info2[1, 1] = -1\n"
+                      "ops.satnet_mix_backward(S, V, is_output, order, info2, state, C, grad, 0.01)", "rank"),
+    "forged sweeps": ("info2 = info.clone(); info2[0, 0] = 2**40\n"
+                      "ops.satnet_mix_backward(S, V, is_output, order, info2, state, C, grad, 0.01)", "sweeps"),
+    "stock layout forged sweeps": (
+        "V2, info2, g = ops.satnet_stock_layout_forward(S, V0, is_output, order, 10, 1e-4); info2[0, 0] = -5\n"
+        "ops.satnet_stock_layout_backward(S, V2, is_output, order, info2, g, grad, 0.01)", "sweeps"),
+    "huge max_iter": ("ops.satnet_mix_forward(S, V0, is_output, order, 2**40, 1e-4)", "max_iter"),
+    "bins beyond the hyperplanes": ("b2 = bins.clone(); b2[0, 0] = 200\nfidex(bins=b2)", "bins values must be in"),
+    "sample bins beyond": ("s2 = sb.clone(); s2[0, 0] = 9\nfidex(sb=s2)", "sample_bins values must be in"),
+    "negative int16 bins": ("ops.rules_cumcounts(torch.full((3, 20), -3, dtype=torch.int16), preds, 2, 3)",
+                            "bins values must be in"),
+    "huge max_iterations": ("fidex(max_iterations=2**40)", "max_iterations"),
+    "zero threads": ("fidex(n_threads=0)", "n_threads"),
+    "dropout above one": ("fidex(dropout=1.5)", "dropout"),
+    "negative sample ids": ("fidex(ids=torch.tensor([0, -4]))", "sample_ids"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_raw_op_refuses_forged_arguments(name):
+    call, message = CASES[name]
+    script = PRELUDE + textwrap.dedent(f"""
+try:
+{textwrap.indent(call, "    ")}
+except RuntimeError as error:
+    print("REFUSED", str(error).splitlines()[0])
+else:
+    print("ACCEPTED")
+""")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"crashed ({proc.returncode}): {proc.stderr[-2000:]}"
+    assert proc.stdout.startswith("REFUSED"), proc.stdout
+    assert message in proc.stdout, proc.stdout
+
+
+def test_the_prelude_itself_is_accepted():
+    proc = subprocess.run([sys.executable, "-c", PRELUDE + "fidex()\n"
+                           "ops.satnet_mix_backward(S, V, is_output, order, info, state, C, grad, 0.01)\nprint('OK')"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "OK", proc.stderr[-2000:]

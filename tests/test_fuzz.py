@@ -180,13 +180,14 @@ def test_a_corrupted_or_truncated_cache_entry_is_rebuilt(cache, cut, flips):
 
     data.cached_tensors("fuzz", name, build)
     path = cache / "fuzz" / f"{name}.pt"
-    blob = bytearray(path.read_bytes())
+    original = path.read_bytes()
+    blob = bytearray(original)
     for where, xor in flips:
         blob[where % len(blob)] ^= xor
-    path.write_bytes(bytes(blob[: len(blob) - (cut % len(blob))]))
+    blob = bytes(blob[: len(blob) - (cut % len(blob))])
+    path.write_bytes(blob)
     assert torch.equal(data.cached_tensors("fuzz", name, build)["x"], torch.arange(300, dtype=torch.float32))
-    changed = bool(flips) or cut % len(blob) != 0
-    assert len(calls) == (2 if changed else 1)
+    assert len(calls) == (2 if blob != original else 1)  # (two flips of one byte may cancel out)
 
 
 @FUZZ

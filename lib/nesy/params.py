@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nesy import yamlio
-from nesy.paths import PARAMS, REPO
+from nesy.paths import PARAMS, shown
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 COMMON = {"profile": {"type": "str", "doc": "name of the parameter profile"}}
@@ -50,20 +50,12 @@ def profiles(chapter: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema")
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the repository when inside it (messages name no machine paths)."""
-    try:
-        return str(Path(path).resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
-
-
 def _read_yaml(path: Path) -> dict:
-    values = yamlio.read(path, _shown(path), ParameterError)
+    values = yamlio.read(path, shown(path), ParameterError)
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ParameterError(f"{_shown(path)} must hold a mapping of names to values, got {type(values).__name__}")
+        raise ParameterError(f"{shown(path)} must hold a mapping of names to values, got {type(values).__name__}")
     return values
 
 
@@ -90,9 +82,9 @@ def schema(chapter: str) -> dict[str, dict]:
     """The chapter's parameter specs (checked), ``profile`` included; the rules under ``_rules``."""
     path = PARAMS / chapter / "schema.yaml"
     if not path.exists():
-        raise ParameterError(f"chapter {chapter!r} has no parameter schema at {_shown(path)}")
+        raise ParameterError(f"chapter {chapter!r} has no parameter schema at {shown(path)}")
     entries = _read_yaml(path)
-    where = _shown(path)
+    where = shown(path)
     rules = entries.pop(RULES_KEY, [])
     for name, spec in entries.items():
         if name in COMMON:
@@ -114,8 +106,8 @@ def load_profile(chapter: str, profile: str) -> dict[str, Any]:
         )
     values = _read_yaml(path)
     if "profile" in values:
-        raise ParameterError(f"{_shown(path)}: 'profile' is the file's own name, not a parameter to set")
-    return validate(chapter, {**values, "profile": profile}, source=_shown(path))
+        raise ParameterError(f"{shown(path)}: 'profile' is the file's own name, not a parameter to set")
+    return validate(chapter, {**values, "profile": profile}, source=shown(path))
 
 
 def _low(spec: dict):

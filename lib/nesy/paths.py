@@ -13,6 +13,15 @@ REFERENCES = REPO / "references"  # BibTeX files cited by the pages
 PAPER_VALUES = Path(__file__).resolve().parent / "paper_values"
 
 
+def shown(path) -> str:
+    """``path`` as messages and pages print it: relative to the repository when inside it, else
+    as given (so the published book names no machine's folders)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 def book_dir() -> Path:
     """The generated book folder: ``$NESY_BOOK_DIR`` or ``<repo>/book``."""
     return Path(os.environ.get("NESY_BOOK_DIR") or REPO / "book")

@@ -24,6 +24,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from nesy.paths import shown
+
 from .errors import DataUnavailableError, FormatError
 from .registry import cache_dir
 
@@ -77,10 +79,10 @@ def beer_reviews(split: str = "annotations", aspect: str = "aroma", *, root: str
     path = folder / SPLITS[split]
     if not path.exists():
         raise DataUnavailableError(
-            f"beer_reviews: {path} does not exist. The BeerAdvocate data of Lei et al. (2016) is not in the "
+            f"beer_reviews: {shown(path)} does not exist. The BeerAdvocate data of Lei et al. (2016) is not in the "
             f"offline mirror and has no public download; if you have it, put {', '.join(SPLITS.values())} in "
-            f"{folder} (or set NESY_BEER_REVIEWS to the folder that holds them).",
-            [("local folder", f"{path} does not exist"), ("offline mirror", "not mirrored"), ("download", "no public URL")],
+            f"{shown(folder)} (or set NESY_BEER_REVIEWS to the folder that holds them).",
+            [("local folder", f"{shown(path)} does not exist"), ("offline mirror", "not mirrored"), ("download", "no public URL")],
         )
     tokens, ratings, rationales = [], [], []
     a = ASPECTS.index(aspect)

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from nesy import params
 from nesy.book import runner
 from nesy.logic.query import MAX_DEPTH, QueryError, Semantics, evaluate
+from raw_op_setup import PRELUDE  # valid arguments of every raw op (tests/raw_op_setup.py)
 
 EXAMPLES = int(os.environ.get("NESY_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -236,25 +237,10 @@ def test_a_truncated_or_corrupted_archive_fails_cleanly(tmp_path_factory, cut, f
 
 # --------------------------------------------------------------------------- raw ops
 
-_RAW_FUZZ = """
-import json, random, sys, torch
-import nesy._C  # noqa: F401
-ops = torch.ops.nesy
+_RAW_FUZZ = PRELUDE + """
+import json, random, sys
 rng = random.Random(int(sys.argv[1]))
 torch.manual_seed(int(sys.argv[1]))
-N, m, k, B = 6, 4, 3, 2
-S = torch.randn(N, m, dtype=torch.float64)
-V0 = torch.nn.functional.normalize(torch.randn(B, N, k, dtype=torch.float64), dim=2)
-is_output = torch.zeros(B, N, dtype=torch.bool); is_output[:, 3:] = True
-order = torch.arange(N)
-V, info, state, C = ops.satnet_mix_forward(S, V0, is_output, order, 10, 1e-4)
-V2, info2, gnrm = ops.satnet_stock_layout_forward(S, V0, is_output, order, 10, 1e-4)
-x = torch.rand(20, 3, dtype=torch.float64)
-h = torch.tensor([[0.25, 0.5, 0.75]] * 3, dtype=torch.float64)
-preds = (x[:, 0] > 0.5).long()
-bins = ops.rules_bins(x, h)
-cum = ops.rules_cumcounts(bins, preds, 2, 3)
-sb = bins.t().contiguous()[:2]
 VALID = {  # one valid call per op: the fuzz perturbs one or two of its arguments
     "rules_bins": [x, h],
     "rules_cumcounts": [bins, preds, 2, 3],

@@ -54,3 +54,10 @@ def test_the_prelude_itself_is_accepted():
                            "ops.satnet_mix_backward(S, V, is_output, order, info, state, C, grad, 0.01)\nprint('OK')"],
                           capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "OK", proc.stderr[-2000:]
+
+
+def test_the_compiled_module_imports_before_torch():
+    """`import nesy._C` first (it links against torch's libraries, which only importing torch loads)."""
+    proc = subprocess.run([sys.executable, "-c", "import nesy._C\nimport torch\nprint(torch.ops.nesy.fidex is not None)"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "True", proc.stderr[-2000:]

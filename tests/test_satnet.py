@@ -278,3 +278,19 @@ def test_uniform_and_unit_vectors():
         layer = satnet.ViSATNet(4, 8, 3)
         layer(x, torch.tensor([[True, False, False, False]]))
     assert layer.last_stats["zero_inputs"].tolist() == [1]
+
+
+def test_unit_vectors_of_extreme_magnitudes_are_unit_not_zero():
+    """float32 squares overflow above 1.8e19 and underflow below 1e-19: such rows are rescaled first."""
+    x = torch.tensor([[3e20, 4e20], [3e-30, 4e-30], [0.0, 0.0], [3.0, 4.0]], dtype=torch.float32, requires_grad=True)
+    v, zero = satnet.unit_vectors(x)
+    assert torch.allclose(v[[0, 1, 3]], torch.tensor([[0.6, 0.8]] * 3)) and zero.tolist() == [False, False, True, False]
+    v.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    big = (torch.randn(3, 4, dtype=torch.float64) * 1e200).requires_grad_()
+    assert torch.autograd.gradcheck(lambda t: satnet.unit_vectors(t)[0], (big,), eps=1e194, atol=1e-5)
+    layer = satnet.ViSATNet(4, 8, 3)
+    bad = torch.rand(1, 4, 3)
+    bad[0, 1, 1] = float("nan")
+    with pytest.raises(ValueError, match="x must be finite"):
+        layer(bad, torch.tensor([[True, False, False, False]]))

@@ -114,6 +114,7 @@ class ViSATNet(nn.Module):
         """
         n, k, t = self.n, self.k, int(self.truth)
         _check("x", x.dim() == 3 and tuple(x.shape[1:]) == (n, k), f"(B, {n}, {k}), got shape {tuple(x.shape)}")
+        _check("x", bool(torch.isfinite(x).all()), "finite (it holds NaN or infinity)")
         _check("mask", tuple(mask.shape) == tuple(x.shape[:2]),
                f"(B, n) = {tuple(x.shape[:2])}, got shape {tuple(mask.shape)}")
         mask = mask.bool()

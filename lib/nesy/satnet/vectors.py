@@ -47,6 +47,18 @@ def unit_vectors(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     zero = sq == 0
     norm = torch.sqrt(torch.where(zero, torch.ones_like(sq), sq))
     v = torch.where(zero, torch.zeros_like(x), x / norm)
+    # Squaring overflows (float32: |x| > 1.8e19, an inf norm, i.e. a zero vector not counted as
+    # zero) or underflows (|x| < 1e-19) for extreme magnitudes: those rows are divided by their
+    # largest |entry| first (detached: the result does not depend on it, nor does its gradient).
+    extreme = ~torch.isfinite(sq) | ((sq < torch.finfo(x.dtype).tiny) & (x != 0).any(-1, keepdim=True))
+    if bool(extreme.any()):
+        scale = x.detach().abs().amax(-1, keepdim=True)
+        zero = scale == 0
+        y = x / torch.where(zero, torch.ones_like(scale), scale)
+        y_sq = (y * y).sum(-1, keepdim=True)
+        y_norm = torch.sqrt(torch.where(zero, torch.ones_like(y_sq), y_sq))  # no sqrt(0): its gradient is inf
+        scaled = torch.where(zero, torch.zeros_like(x), y / y_norm)
+        v = torch.where(extreme, scaled, v)
     return v, zero.squeeze(-1)
 
 

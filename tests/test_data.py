@@ -548,6 +548,20 @@ def test_cached_tensors_survives_a_full_disk(env, monkeypatch, failure):
     assert sorted(p.name for p in (env / "cache" / "toy").iterdir()) == ["t-v1.pt", "t-v1.pt.sha256"]
 
 
+@pytest.mark.parametrize("failure", [OSError(30, "Read-only file system"), PermissionError(13, "Permission denied")])
+def test_cached_tensors_on_a_read_only_cache(env, monkeypatch, failure):
+    """A cache that cannot be written at all (read-only, not ours) warns and returns the tensors."""
+    from nesy.data import atomic as atomic_module
+
+    def refuse(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(atomic_module.tempfile, "mkstemp", refuse)
+    with pytest.warns(data.CacheWriteWarning, match="not cached"):
+        tensors = data.cached_tensors("toy", "ro-v1", lambda: {"x": torch.arange(4)})
+    assert torch.equal(tensors["x"], torch.arange(4))
+
+
 def test_cached_tensors_leaves_the_random_stream_alone(env):
     """A cache miss whose build draws random numbers leaves torch's RNG where a hit leaves it."""
     def build():

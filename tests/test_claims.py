@@ -216,6 +216,21 @@ def test_claim_roles_are_filled_and_refilled_from_their_source(tmp_path):
         pages.fill_roles("{claim}`nowhere`", {}, "x")
 
 
+def test_closing_cell_says_how_to_rerun_from_the_results(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("1")]
+    path = tmp_path / "smug.ipynb"
+    nbformat.write(notebook, path)
+    verdicts = [claims.Verdict("c", "x", "T1", "1", "40.00", claims.HOLDS, "")]
+    pages.render_notebook(path, "smug", verdicts, {"profile": "smoke", "wall_time_s": {"total": 93.0}})
+    closing = nbformat.read(path, as_version=4).cells[-1].source
+    assert "make chapter C=smug PROFILE=smoke" in closing and "**1.6 min**" in closing
+    assert "`default`" in closing and "`paper`" in closing
+    pages.render_notebook(path, "smug", verdicts, {"profile": "default", "wall_time_s": {"total": 600.0}})
+    closing = nbformat.read(path, as_version=4).cells[-1].source
+    assert "PROFILE=default" in closing and "**10.0 min**" in closing and "smoke" not in closing.split("Profiles")[0]
+
+
 @pytest.mark.slow
 def test_pages_follow_the_results_they_are_built_from(smoke_book, tmp_path, monkeypatch):
     """A book assembled from a results file with other numbers keeps no stale judgement: the

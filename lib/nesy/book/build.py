@@ -59,7 +59,7 @@ def assemble(book: Path) -> None:
     found = verdicts(book)
     for chapter, chapter_verdicts in found.items():
         if chapter_verdicts is not None and (book / f"{chapter}.ipynb").exists():
-            pages.render_notebook(book / f"{chapter}.ipynb", chapter, chapter_verdicts)
+            pages.render_notebook(book / f"{chapter}.ipynb", chapter, chapter_verdicts, claims.read_results(chapter, book))
     pages.render_intro(book / "intro.md", list(found), found)
     scoreboard.write(book, {c: v for c, v in found.items() if v is not None})
     _report_verdicts(book, found)

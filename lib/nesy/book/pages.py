@@ -47,6 +47,29 @@ def claims_markdown(chapter: str, verdicts: Sequence[claims.Verdict]) -> str:
     ])
 
 
+def rerun_markdown(chapter: str, results: Mapping) -> str:
+    """How to re-run the chapter, with the profile and wall time of the run this page shows."""
+    from nesy.params import profiles
+
+    profile = results.get("profile", "default")
+    minutes = float(results.get("wall_time_s", {}).get("total", float("nan"))) / 60
+    others = ", ".join(f"`{p}`" for p in profiles(chapter))
+    return "\n".join([
+        "## Re-running this chapter",
+        "",
+        f"This page shows a run at the `{profile}` profile, which took **{minutes:.1f} min** "
+        f"(the results file records the machine's package versions). To run it again and rebuild the page:",
+        "",
+        "```bash",
+        f"make chapter C={chapter} PROFILE={profile}",
+        "```",
+        "",
+        f"Profiles of this chapter: {others} (`chapters/params/{chapter}/`); `--set name=value` "
+        f"overrides one parameter (`python -m nesy.book run {chapter} --profile {profile} --set ...`).",
+        "",
+    ])
+
+
 def _inline(verdict: claims.Verdict) -> str:
     text = f"**{VERDICT_WORDS[verdict.verdict]}**"
     return text + (f" (ours: {verdict.ours})" if verdict.verdict != claims.UNMEASURED else f" ({verdict.why})")
@@ -63,8 +86,9 @@ def fill_roles(source: str, verdicts: Mapping[str, claims.Verdict], chapter: str
     return CLAIM_ROLE.sub(one, source)
 
 
-def render_notebook(path: Path, chapter: str, verdicts: Sequence[claims.Verdict]) -> None:
-    """Write the claims cell and fill the claim roles of the executed notebook at ``path``."""
+def render_notebook(path: Path, chapter: str, verdicts: Sequence[claims.Verdict], results: Mapping | None = None) -> None:
+    """Write the claims cell (with, given the run's ``results``, how to re-run the chapter) and
+    fill the claim roles of the executed notebook at ``path``."""
     notebook = nbformat.read(path, as_version=4)
     by_id = {v.id: v for v in verdicts}
     cells = [cell for cell in notebook.cells if CLAIMS_TAG not in cell.metadata.get("tags", [])]
@@ -75,7 +99,8 @@ def render_notebook(path: Path, chapter: str, verdicts: Sequence[claims.Verdict]
         if CLAIM_ROLE.search(original):
             cell.metadata[SOURCE_KEY] = original
             cell.source = fill_roles(original, by_id, chapter)
-    table = nbformat.v4.new_markdown_cell(claims_markdown(chapter, verdicts))
+    closing = claims_markdown(chapter, verdicts) + ("\n" + rerun_markdown(chapter, results) if results else "")
+    table = nbformat.v4.new_markdown_cell(closing)
     table.metadata["tags"] = [CLAIMS_TAG]
     notebook.cells = cells + [table]
     atomic_write(path, nbformat.writes(notebook).encode())

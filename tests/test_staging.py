@@ -64,7 +64,13 @@ def published(book: Path) -> dict:
 
 def test_a_successful_run_publishes_every_output(toy_chapter, capfd):
     runner.run_chapter("toy", "default", {"tag": "first"})
-    assert "without encryption" not in capfd.readouterr().err  # the kernel talks over IPC, not TCP
+    err = capfd.readouterr().err
+    assert "without encryption" not in err  # the kernel talks over IPC, not TCP
+    assert "[toy] running at profile default\n" in err  # no earlier run: no expected duration
+    (toy_chapter / "results" / "toy.json").write_text(
+        json.dumps({"chapter": "toy", "profile": "default", "wall_time_s": {"total": 90.0}}))
+    runner.run_chapter("toy", "default", {"tag": "first"})
+    assert "[toy] running at profile default; last run at this profile: 1.5 min" in capfd.readouterr().err
     state = published(toy_chapter)
     assert state == {"figure": "first", "results": '{"tag": "first"}', "notebook": True, "stages": []}
     assert os.environ["NESY_BOOK_DIR"] == str(toy_chapter)  # restored after the run

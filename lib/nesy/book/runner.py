@@ -78,12 +78,26 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     for note in staging.recover(book):
         print(f"[{chapter}] {note}", file=sys.stderr)
     output = book / f"{chapter}.ipynb"
+    print(f"[{chapter}] running at profile {profile}{_expected(chapter, profile, book)}", file=sys.stderr)
     start = time.perf_counter()
     with staging.signals_unwind(), staging.stage(book, chapter) as stage:
         _execute(chapter, profile, parameters, source, stage)
         staging.promote(stage, book, chapter)
-    print(f"[{chapter}] profile {profile}: {time.perf_counter() - start:.1f} s -> {output}", file=sys.stderr)
+    print(f"[{chapter}] profile {profile}: {time.perf_counter() - start:.1f} s -> {paths.shown(output)}", file=sys.stderr)
     return output
+
+
+def _expected(chapter: str, profile: str, book: Path) -> str:
+    """``"; last run at this profile: 8.7 min"`` from the published results, or "" without one."""
+    from nesy.claims import ResultsError, read_results
+
+    try:
+        last = read_results(chapter, book)
+    except ResultsError:
+        return ""
+    if not last or last.get("profile") != profile or "total" not in last.get("wall_time_s", {}):
+        return ""
+    return f"; last run at this profile: {last['wall_time_s']['total'] / 60:.1f} min"
 
 
 def _kernel_manager_class():

@@ -14,6 +14,7 @@ import pytest
 
 from nesy import paths
 from nesy.book import runner, staging
+from nesy.data.atomic import file_lock
 
 # A chapter that writes a figure and its results, then (when told) fails or waits.
 CHAPTER = '''# %% tags=["parameters"]
@@ -128,8 +129,8 @@ def test_recover_removes_dead_stages_and_finishes_interrupted_promotions(toy_cha
     (half / staging.MARKER).write_text("toy")                       # its figures were already moved in
     live = toy_chapter / f"{staging.STAGE_PREFIX}toy-live"          # another run, still going
     live.mkdir()
-    with open(live / staging.LOCK, "a+b") as handle:
-        assert staging._try_lock(handle)
+    with file_lock(live / staging.LOCK) as held:
+        assert held
         done = staging.recover(toy_chapter)
     assert len(done) == 2
     state = published(toy_chapter)

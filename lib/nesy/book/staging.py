@@ -22,7 +22,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from nesy.data.atomic import atomic_write, fsync_dir
+from nesy.data.atomic import atomic_write, file_lock, fsync_dir
 
 __all__ = ["STAGE_PREFIX", "stage", "promote", "recover", "signals_unwind"]
 
@@ -31,28 +31,14 @@ MARKER = "PROMOTE"
 LOCK = ".lock"
 
 
-def _try_lock(handle) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        return True
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
-
-
 @contextlib.contextmanager
 def stage(book: Path, chapter: str):
     """A fresh, locked stage folder for one run of ``chapter``; removed when the block ends."""
     folder = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{chapter}-", dir=book))
-    handle = open(folder / LOCK, "a+b")
     try:
-        _try_lock(handle)
-        yield folder
+        with file_lock(folder / LOCK):
+            yield folder
     finally:
-        handle.close()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -95,12 +81,8 @@ def recover(book: Path) -> list[str]:
     for folder in sorted(book.glob(f"{STAGE_PREFIX}*")):
         if not folder.is_dir():
             continue
-        try:
-            handle = open(folder / LOCK, "a+b")
-        except OSError:
-            continue
-        with handle:
-            if not _try_lock(handle):  # a live run's stage
+        with file_lock(folder / LOCK, wait=False) as free:
+            if not free:  # a live run's stage
                 continue
             marker = folder / MARKER
             if marker.exists():

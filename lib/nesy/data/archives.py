@@ -14,7 +14,6 @@ folder whose stamp or contents disagree is unpacked again.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from . import registry
-from .atomic import atomic_write, fsync_dir
+from .atomic import atomic_write, file_lock, fsync_dir
 from .errors import UnsafeArchiveError
 from .sources import bar, fetch
 
@@ -103,22 +102,6 @@ def _complete(target: Path, fingerprint: dict) -> bool:
     return _scan(target) == {"files": stamp.get("files"), "bytes": stamp.get("bytes")}
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive advisory lock on `lock_path` (created if missing) for the block."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX: no lock, the rename below still never tears a folder
-        yield
-        return
-    with open(lock_path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _unpack_into(target: Path, path: Path, stem: str, fingerprint: dict, progress) -> None:
     """Unpack `path` beside `target`, then swap it in (the caller holds the lock)."""
     for leftover in target.parent.glob(f".{stem}.*"):  # of a killed unpack: under the lock nobody else owns one
@@ -164,7 +147,7 @@ def unpack_archive(dataset: str, archive: str, *, progress: bool | None = None) 
         return target
     path = fetch(dataset, archive, progress=progress)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(target.parent / f".{stem}.lock"):
+    with file_lock(target.parent / f".{stem}.lock"):
         if not _complete(target, fingerprint):  # another process may have finished while we waited
             _unpack_into(target, path, stem, fingerprint, progress)
     return target

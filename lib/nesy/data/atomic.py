@@ -38,6 +38,30 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def file_lock(lock_path, *, wait: bool = True):
+    """Hold an exclusive advisory lock (``flock``) on `lock_path` (created if missing) for the block.
+
+    Yields True; with ``wait=False`` yields False at once when another process holds it. Off
+    POSIX there is no lock and it always yields True.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield True
+        return
+    with open(lock_path, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 #: A temporary ``.part`` file untouched for this long belongs to a writer that was killed.
 STALE_PART_S = 3600.0
 

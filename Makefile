@@ -2,6 +2,7 @@
 #   make book                               environment + every chapter (default profile) + HTML
 #   make test                               environment + the test suite
 #   make chapter C=ltn_crash PROFILE=paper  one chapter with a profile, then rebuild the HTML
+#   make book CHAPTERS="ltn_crash smug"     a book of some chapters; FORCE=1 re-executes up-to-date ones
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -35,15 +36,18 @@ $(NODE_STAMP): package.json package-lock.json
 
 env: $(ENV_STAMP) $(NODE_STAMP)
 
+# CHAPTERS="ltn_crash smug" builds a partial book; FORCE=1 re-executes chapters whose recorded
+# run is still up to date (by default they are reused: nesy.book.reuse).
+RUN_FLAGS = $(if $(FORCE),--force)
 book: env
-	$(PY) -m nesy.book all --profile $(PROFILE)
+	$(PY) -m nesy.book all --profile $(PROFILE) $(if $(CHAPTERS),--chapters $(CHAPTERS)) $(RUN_FLAGS)
 
 test: env
 	$(PY) -m pytest
 
 chapter: env
 	@test -n "$(C)" || { echo "usage: make chapter C=<chapter> [PROFILE=default|paper]"; exit 2; }
-	$(PY) -m nesy.book run $(C) --profile $(PROFILE)
+	$(PY) -m nesy.book run $(C) --profile $(PROFILE) $(RUN_FLAGS)
 	$(PY) -m nesy.book build
 
 clean:

@@ -16,44 +16,7 @@ from nesy import paths
 from nesy.book import runner, staging
 from nesy.data.atomic import file_lock
 
-# A chapter that writes a figure and its results, then (when told) fails or waits.
-CHAPTER = '''# %% tags=["parameters"]
-profile = "default"
-mode = "ok"
-tag = "new"
-
-# %%
-import os, pathlib, time
-book = pathlib.Path(os.environ["NESY_BOOK_DIR"])
-(book / "figures" / "toy").mkdir(parents=True, exist_ok=True)
-(book / "figures" / "toy" / "fig.png").write_text(tag)
-(book / "results").mkdir(exist_ok=True)
-(book / "results" / "toy.json").write_text('{"tag": "%s"}' % tag)
-
-# %%
-if mode == "fail":
-    raise RuntimeError("boom after the results were written")
-if mode == "wait":
-    (book.parent.parent / "started").write_text("yes")  # the stage is <tmp>/book/.stage-toy-*
-    time.sleep(120)
-'''
-
-
-@pytest.fixture
-def toy_chapter(tmp_path, monkeypatch):
-    chapters = tmp_path / "chapters"
-    (chapters / "params" / "toy").mkdir(parents=True)
-    (chapters / "toy.py").write_text(CHAPTER)
-    (chapters / "params" / "toy" / "schema.yaml").write_text(
-        "mode: {type: str, choices: [ok, fail, wait]}\ntag: {type: str}\n")
-    (chapters / "params" / "toy" / "default.yaml").write_text("mode: ok\ntag: new\n")
-    monkeypatch.setattr(paths, "CHAPTERS", chapters)
-    monkeypatch.setattr(paths, "PARAMS", chapters / "params")
-    monkeypatch.setattr("nesy.params.PARAMS", chapters / "params")
-    book = tmp_path / "book"
-    monkeypatch.setenv("NESY_BOOK_DIR", str(book))
-    return book
-
+from conftest import TOY_CHAPTER
 
 def published(book: Path) -> dict:
     def read(p):
@@ -67,11 +30,11 @@ def test_a_successful_run_publishes_every_output(toy_chapter, capfd):
     runner.run_chapter("toy", "default", {"tag": "first"})
     err = capfd.readouterr().err
     assert "without encryption" not in err  # the kernel talks over IPC, not TCP
-    assert "[toy] running at profile default\n" in err  # no earlier run: no expected duration
+    assert "[toy] running at profile default (no executed notebook in the book yet)\n" in err  # no expected duration
     (toy_chapter / "results" / "toy.json").write_text(
         json.dumps({"chapter": "toy", "profile": "default", "wall_time_s": {"total": 90.0}}))
     runner.run_chapter("toy", "default", {"tag": "first"})
-    assert "[toy] running at profile default; last run at this profile: 1.5 min" in capfd.readouterr().err
+    assert "; last run at this profile: 1.5 min\n" in capfd.readouterr().err
     state = published(toy_chapter)
     assert state == {"figure": "first", "results": '{"tag": "first"}', "notebook": True, "stages": []}
     assert os.environ["NESY_BOOK_DIR"] == str(toy_chapter)  # restored after the run
@@ -154,4 +117,4 @@ def test_promote_replaces_the_figures_folder_and_needs_results(tmp_path):
 
 
 def test_chapter_source_is_dedented_python():
-    assert textwrap.dedent(CHAPTER) == CHAPTER  # the toy chapter is valid as written
+    assert textwrap.dedent(TOY_CHAPTER) == TOY_CHAPTER  # the toy chapter is valid as written

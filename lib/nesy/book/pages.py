@@ -100,7 +100,7 @@ def render_notebook(path: Path, chapter: str, verdicts: Sequence[claims.Verdict]
             cell.metadata[SOURCE_KEY] = original
             cell.source = fill_roles(original, by_id, chapter)
     closing = claims_markdown(chapter, verdicts) + ("\n" + rerun_markdown(chapter, results) if results else "")
-    table = nbformat.v4.new_markdown_cell(closing)
+    table = nbformat.v4.new_markdown_cell(closing, id=CLAIMS_TAG)  # a fixed id: same results, same bytes
     table.metadata["tags"] = [CLAIMS_TAG]
     notebook.cells = cells + [table]
     atomic_write(path, nbformat.writes(notebook).encode())
@@ -118,9 +118,23 @@ def status_table(chapters: Sequence[str], verdicts: Mapping[str, Sequence[claims
     return "\n".join(lines)
 
 
-def render_intro(path: Path, chapters: Sequence[str], verdicts: Mapping[str, Sequence[claims.Verdict] | None]) -> None:
-    """Replace the status marker in the copied intro page with the generated table."""
+def partial_note(chapters: Sequence[str], all_chapters: Sequence[str]) -> str:
+    """A sentence saying which chapters a partial build holds ("" when it holds them all)."""
+    left_out = [c for c in all_chapters if c not in chapters]
+    if not left_out:
+        return ""
+    return (f"This build holds {len(chapters)} of the {len(all_chapters)} chapters "
+            f"({', '.join(f'`{c}`' for c in chapters)}); left out: {', '.join(f'`{c}`' for c in left_out)}. "
+            f"`make book` builds them all.")
+
+
+def render_intro(path: Path, chapters: Sequence[str], verdicts: Mapping[str, Sequence[claims.Verdict] | None],
+                 all_chapters: Sequence[str] | None = None) -> None:
+    """Replace the status marker in the copied intro page with the generated table of the
+    ``chapters`` built (and, for a partial build, the sentence saying which are left out)."""
     text = path.read_text()
     if STATUS_MARKER not in text:
         raise ValueError(f"{path.name} has no {STATUS_MARKER} line for the generated chapter table")
-    atomic_write(path, text.replace(STATUS_MARKER, status_table(chapters, verdicts)).encode())
+    note = partial_note(chapters, all_chapters or chapters)
+    table = status_table(chapters, verdicts) + (f"\n\n{note}" if note else "")
+    atomic_write(path, text.replace(STATUS_MARKER, table).encode())

@@ -4,12 +4,16 @@ The chapter runs in a stage folder inside the book (:mod:`nesy.book.staging`): i
 results file and executed notebook replace the published ones together, and only when every
 cell succeeded, so a failing, interrupted or killed chapter never leaves a half-run page or a
 results file of another run behind; the failing cell and its error are printed.
+
+A chapter whose recorded run still matches everything it depends on is not executed again
+(:mod:`nesy.book.reuse`); ``force=True`` executes it anyway.
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +22,7 @@ import nbformat
 import papermill
 
 from nesy import paths
-from nesy.book import staging
+from nesy.book import reuse, staging
 from nesy.params import ParameterError, load_profile, validate
 from nesy.data.atomic import atomic_write
 
@@ -28,6 +32,17 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python
 
 class ChapterFailed(RuntimeError):
     """A chapter's cell raised; the message holds the cell's source and the error."""
+
+
+@dataclass(frozen=True)
+class ChapterRun:
+    """What :func:`run_chapter` did: ``action`` is ``reuse.EXECUTE``, ``REUSE`` or ``REFRESH``."""
+
+    chapter: str
+    notebook: Path
+    action: str
+    reason: str
+    seconds: float
 
 
 def chapters() -> list[str]:
@@ -51,10 +66,12 @@ def _hide_injected_parameters(notebook: nbformat.NotebookNode) -> None:
             tags.extend(tag for tag in HIDDEN_TAGS if tag not in tags)
 
 
-def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, Any] | None = None) -> Path:
-    """Execute ``chapter`` with the ``profile`` parameters (plus ``overrides``).
+def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, Any] | None = None,
+                force: bool = False) -> ChapterRun:
+    """Execute ``chapter`` with the ``profile`` parameters (plus ``overrides``), unless the book
+    already holds a run of it that nothing has changed since (``force`` executes it anyway).
 
-    Parameters are validated before any cell runs. Returns the executed notebook's path,
+    Parameters are validated before any cell runs. The executed notebook is
     ``<book>/<chapter>.ipynb``.
 
     Raises
@@ -78,13 +95,21 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     for note in staging.recover(book):
         print(f"[{chapter}] {note}", file=sys.stderr)
     output = book / f"{chapter}.ipynb"
-    print(f"[{chapter}] running at profile {profile}{_expected(chapter, profile, book)}", file=sys.stderr)
     start = time.perf_counter()
+    parts = reuse.fingerprint(chapter, parameters)
+    decision = reuse.Decision(reuse.EXECUTE, "forced") if force else reuse.decide(book, chapter, parts)
+    if decision.action != reuse.EXECUTE:
+        if decision.action == reuse.REFRESH:
+            reuse.refresh_prose(book, chapter)
+        print(f"[{chapter}] {decision.action}: {decision.reason} (profile {profile}; FORCE=1 executes it)", file=sys.stderr)
+        return ChapterRun(chapter, output, decision.action, decision.reason, time.perf_counter() - start)
+    print(f"[{chapter}] running at profile {profile} ({decision.reason}){_expected(chapter, profile, book)}", file=sys.stderr)
     with staging.signals_unwind(), staging.stage(book, chapter) as stage:
-        _execute(chapter, profile, parameters, source, stage)
+        _execute(chapter, profile, parameters, source, stage, parts)
         staging.promote(stage, book, chapter)
-    print(f"[{chapter}] profile {profile}: {time.perf_counter() - start:.1f} s -> {paths.shown(output)}", file=sys.stderr)
-    return output
+    seconds = time.perf_counter() - start
+    print(f"[{chapter}] profile {profile}: {seconds:.1f} s -> {paths.shown(output)}", file=sys.stderr)
+    return ChapterRun(chapter, output, reuse.EXECUTE, decision.reason, seconds)
 
 
 def _expected(chapter: str, profile: str, book: Path) -> str:
@@ -114,7 +139,8 @@ def _kernel_manager_class():
     return IPCKernelManager
 
 
-def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: Path, stage: Path) -> None:
+def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: Path, stage: Path,
+             parts: Mapping[str, str]) -> None:
     """Execute the chapter with its outputs going to ``stage`` (the kernel's ``NESY_BOOK_DIR``)."""
     unexecuted, executed = stage / ".in.ipynb", stage / ".out.ipynb"
     notebook = jupytext.read(source)
@@ -142,4 +168,5 @@ def _execute(chapter: str, profile: str, parameters: Mapping[str, Any], source: 
             os.environ["NESY_BOOK_DIR"] = previous
     notebook = nbformat.read(executed, as_version=4)
     _hide_injected_parameters(notebook)
+    reuse.record(notebook, parts, chapter, stage)
     atomic_write(stage / f"{chapter}.ipynb", nbformat.writes(notebook).encode())

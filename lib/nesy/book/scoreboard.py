@@ -67,21 +67,26 @@ def verdict_section(verdicts: dict[str, list]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(book: Path | None = None, verdicts: dict[str, list] | None = None) -> Path:
-    """Write ``<book>/scoreboard.md`` from the results present; returns its path.
+def write(book: Path | None = None, verdicts: dict[str, list] | None = None, results: dict[str, dict] | None = None,
+          all_chapters: list[str] | None = None) -> Path:
+    """Write ``<book>/scoreboard.md``; returns its path.
 
-    ``verdicts`` maps each chapter that ran to its claim verdicts (computed from its results
-    file when not given).
+    ``results`` maps each chapter of the build to its results (read from the book's results
+    files when not given: every chapter that ran), ``verdicts`` each to its claim verdicts
+    (computed when not given); ``all_chapters``, for a partial build, says which are left out.
     """
-    book = book or paths.book_dir()
+    from nesy.book.pages import partial_note
     from nesy.book.runner import chapters  # only the chapters' own files: a stray backup JSON is no chapter
 
-    results = {chapter: data for chapter in chapters() if (data := claims.read_results(chapter, book)) is not None}
+    book = book or paths.book_dir()
+    if results is None:
+        results = {chapter: data for chapter in chapters() if (data := claims.read_results(chapter, book)) is not None}
     if verdicts is None:
         verdicts = {chapter: claims.evaluate(chapter, data) for chapter, data in results.items()}
     sections = [chapter_section(data) for data in results.values()]
     if sections:
-        sections.insert(0, verdict_section(verdicts))
+        note = partial_note(list(results), all_chapters or list(results))
+        sections.insert(0, verdict_section(verdicts) + (f"\n{note}\n" if note else ""))
     else:
         sections = ["No chapter has been run yet: `make book` runs them all."]
     target = book / "scoreboard.md"

@@ -39,8 +39,12 @@
 # objective is this chapter's addition (the article compares no objectives).
 
 # %% tags=["parameters"]
+# Profiles (chapters/params/ltn_crash/, `make chapter C=ltn_crash PROFILE=<name>`): smoke (the tests, seconds),
+# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
+# of CPU or a GPU), paper (the paper's exact setting; needs nothing from outside the machine, so it equals long).
 profile = "default"
 seed = 0
+device = "auto"
 n_images = 15000
 validation_fraction = 0.2
 p_vehicle = 0.6
@@ -54,6 +58,12 @@ patience = 0
 t_grid_points = 101
 widget_images = 1000
 
+# %% [markdown]
+# `device` chooses where PyTorch trains and runs the Conv-LTN (encoder, heads, `Crash` and
+# LTNtorch's variables): `auto` is CUDA when torch sees a GPU, else the CPU. The queries, curves
+# and widget are then computed on the CPU from the model's outputs; this chapter calls none of the
+# book's compiled kernels.
+
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
@@ -63,6 +73,7 @@ import torch
 from IPython.display import display
 from myst_nb import glue
 
+from nesy import device as devices
 from nesy import params, report
 from nesy.logic import conv_ltn, crash_world, curves
 from nesy.logic import query as fol
@@ -71,7 +82,7 @@ from nesy.widgets.logic_query import LogicQueryExplorer
 parameters = params.validate(
     "ltn_crash",
     dict(
-        profile=profile, seed=seed, n_images=n_images, validation_fraction=validation_fraction,
+        profile=profile, seed=seed, device=device, n_images=n_images, validation_fraction=validation_fraction,
         p_vehicle=p_vehicle, p_obstruction=p_obstruction, feature_dim=feature_dim,
         batch_size=batch_size, learning_rate=learning_rate, mse_max_epochs=mse_max_epochs,
         ltn_max_epochs=ltn_max_epochs, patience=patience, t_grid_points=t_grid_points,
@@ -79,6 +90,8 @@ parameters = params.validate(
     ),
 )
 results = report.ChapterResults("ltn_crash", parameters)
+torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
+results.number("device", str(torch_device))
 torch.manual_seed(seed)
 sns.set_theme(style="whitegrid", context="notebook")
 display(pd.DataFrame([parameters]).T.rename(columns={0: "value"}))
@@ -150,9 +163,9 @@ for objective, epochs in (("mse", mse_max_epochs), ("ltn", ltn_max_epochs)):
         histories[objective] = conv_ltn.train(
             models[objective], train_world, validation_world, objective=objective,
             max_epochs=epochs, patience=patience, batch_size=batch_size,
-            learning_rate=learning_rate, seed=seed,
+            learning_rate=learning_rate, seed=seed, device=torch_device,
         )
-    outputs[objective] = conv_ltn.predict(models[objective], validation_world)
+    outputs[objective] = conv_ltn.predict(models[objective], validation_world, device=torch_device)
     results.number(f"epochs_{objective}", histories[objective].epochs)
 report.show(results.table("model_parts", conv_ltn.summary(models["mse"])), 0)
 

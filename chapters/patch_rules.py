@@ -62,8 +62,12 @@
 # which need internet).
 
 # %% tags=["parameters"]
+# Profiles (chapters/params/patch_rules/, `make chapter C=patch_rules PROFILE=<name>`): smoke (the tests, seconds),
+# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
+# of CPU or a GPU), paper (the paper's exact setting; needs torchvision's VGG-16 weights (internet)).
 profile = "default"
 seed = 0
+device = "auto"
 datasets = ["mnist", "cifar10", "fer2013"]
 n_train = 5000
 n_test = 1000
@@ -102,6 +106,13 @@ baseline_epochs = 8
 baseline_learning_rate = 0.001
 widget_samples = 60
 
+# %% [markdown]
+# `device` chooses where PyTorch trains and runs the patch MLP, the second models and the
+# baselines, and computes the frozen backbone's features (PyTorch on a GPU, ONNX Runtime on the
+# CPU): `auto` is CUDA when torch sees a GPU, else the CPU. The QIL and the rule extraction run on
+# the CPU whatever it says: Fidex and FidexGlo run on the book's compiled kernels (`nesy._C`: the
+# rule search and its bin counts, C++/OpenMP).
+
 # %% tags=["hide-input"]
 import time
 
@@ -114,13 +125,14 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from nesy import data, params, report
+from nesy import device as devices
 from nesy.rules import agreeing_activations, drawing, patch_pipeline
 from nesy.widgets.rules import RulesExplorer, dataset_entry
 
 parameters = params.validate(
     "patch_rules",
     dict(
-        profile=profile, seed=seed, datasets=datasets, n_train=n_train, n_test=n_test, mnist_n_train=mnist_n_train,
+        profile=profile, seed=seed, device=device, datasets=datasets, n_train=n_train, n_test=n_test, mnist_n_train=mnist_n_train,
         mnist_n_test=mnist_n_test, patch_size=patch_size, fer2013_patch_size=fer2013_patch_size,
         patches_per_image=patches_per_image,
         mnist_patches_per_image=mnist_patches_per_image, mlp_epochs=mlp_epochs, mlp_batch_size=mlp_batch_size,
@@ -136,6 +148,8 @@ parameters = params.validate(
     ),
 )
 results = report.ChapterResults("patch_rules", parameters)
+torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
+results.number("device", str(torch_device))
 torch.manual_seed(seed)
 sns.set_theme(style="whitegrid", context="notebook")
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fer2013": "FER2013"}
@@ -262,14 +276,15 @@ for name in datasets:
     settings = settings_for(name)
     extra = (3 - settings.methodology,) if name == "fer2013" else ()  # the other methodology: the ablation row
     with results.stage(f"{name}: pipeline"):
-        runs[name] = patch_pipeline.run(x, y, xt, yt, len(classes), settings, progress=True, extra_methodologies=extra)
+        runs[name] = patch_pipeline.run(x, y, xt, yt, len(classes), settings, progress=True, extra_methodologies=extra,
+                                        device=torch_device)
     with results.stage(f"{name}: baseline"):
         baselines[name] = patch_pipeline.baseline(
             x, y, xt, yt, len(classes), runs=mnist_baseline_runs if name == "mnist" else baseline_runs,
             epochs=mnist_second_epochs if name == "mnist" else baseline_epochs,
             batch_size=second_batch_size,
             learning_rate=baseline_learning_rate, image_branch=settings.image_branch, image_widths=tuple(image_widths),
-            seed=seed, image_features=runs[name].image_features,
+            seed=seed, image_features=runs[name].image_features, backbone_size=backbone_size, device=torch_device,
         )
     print(f"{NAMES[name]}: {len(runs[name].ruleset)} rules, second model test accuracy {runs[name].accuracy['second_test']:.2f}%")
 
@@ -357,7 +372,8 @@ with results.stage("frozen-feature learning curve"):
             b = patch_pipeline.baseline(None, r.train_labels[:k], None, r.test_labels, r.layout.n_classes, runs=1,
                                         epochs=baseline_epochs, batch_size=second_batch_size,
                                         learning_rate=baseline_learning_rate, image_branch=r.settings.image_branch,
-                                        seed=seed, image_features=(r.image_features[0][:k], r.image_features[1]))[0]
+                                        seed=seed, image_features=(r.image_features[0][:k], r.image_features[1]),
+                                        device=torch_device)[0]
             curve_rows.append({"dataset": NAMES[name], "training images": k, "test accuracy": b["test_accuracy"]})
         # all of them: the baseline's first run, trained with the same seed and settings
         curve_rows.append({"dataset": NAMES[name], "training images": n, "test accuracy": baselines[name][0]["test_accuracy"]})

@@ -56,8 +56,12 @@
 # `bench/smug.py` times it against PyTorch), and each image's boxes are scored once for all methods.
 
 # %% tags=["parameters"]
+# Profiles (chapters/params/smug/, `make chapter C=smug PROFILE=<name>`): smoke (the tests, seconds),
+# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
+# of CPU or a GPU), paper (the paper's exact setting; needs torchvision's Inception-v1 weights (internet)).
 profile = "default"
 seed = 0
+device = "auto"
 model = "efficientnet-lite0"
 n_images = 150
 ig_steps = 16
@@ -86,6 +90,13 @@ mnist_images = 8
 mnist_timeout_s = 5.0
 mnist_milp_limit_s = 30.0
 
+# %% [markdown]
+# `device` chooses where PyTorch runs the first-layer and pixel Integrated Gradients, Grad-CAM,
+# the LSC crops (PyTorch on a GPU, ONNX Runtime on the CPU) and the MNIST MLP's training: `auto`
+# is CUDA when torch sees a GPU, else the CPU. The mask solvers (HiGHS, z3) and the full-network
+# encodings run on the CPU whatever it says; this chapter calls none of the book's own compiled
+# kernels.
+
 # %% tags=["hide-input"]
 import math
 import time
@@ -101,13 +112,14 @@ from myst_nb import glue
 from tqdm.auto import tqdm
 
 from nesy import data, inference, models, params, report, smt
+from nesy import device as devices
 from nesy import saliency_metrics as sm
 from nesy.widgets import smug as smug_widget
 
 parameters = params.validate(
     "smug",
     dict(
-        profile=profile, seed=seed, model=model, n_images=n_images, ig_steps=ig_steps, k=k, gamma=gamma,
+        profile=profile, seed=seed, device=device, model=model, n_images=n_images, ig_steps=ig_steps, k=k, gamma=gamma,
         constraint=constraint, top_k_rule=top_k_rule, crop_normalise=crop_normalise, ablation_images=ablation_images,
         ablation_gammas=ablation_gammas, cats_optbox_cells=cats_optbox_cells, cats_optbox_min_cells=cats_optbox_min_cells,
         block=block, backend=backend, mask_timeout_s=mask_timeout_s, n_thresholds=n_thresholds,
@@ -118,6 +130,8 @@ parameters = params.validate(
     ),
 )
 results = report.ChapterResults("smug", parameters)
+torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
+results.number("device", str(torch_device))
 torch.manual_seed(seed)
 sns.set_theme(style="whitegrid", context="notebook")
 display(pd.DataFrame([{k_: str(v) for k_, v in parameters.items()}]).T.rename(columns={0: "value"}))
@@ -137,7 +151,8 @@ with results.stage("model and images"):
     val = data.imagenet_val_boxes(size, progress=False)
     lins = {mode: smt.linearise(net.first, size, mode) for mode in smt.CONSTRAINT_MODES}
     lin = lins[constraint]  # the main mode: Table 1's SMUG row, the sweep, the widget, the two cats
-    crop_forward = inference.fast_forward(net)  # LSC crops need no gradients: the same network on ONNX Runtime
+    # LSC crops need no gradients: the same network on ONNX Runtime (on a GPU device: a copy of it there)
+    crop_forward = inference.fast_forward(net, device=torch_device)
     chosen, start, n_seen = [], 0, 0
     while len(chosen) < n_images and start < len(val):
         batch = models.preprocess(val.images[start : start + 32], size)
@@ -187,7 +202,7 @@ with results.stage("IG on the first layer, gamma = 0 check"):
     for index in tqdm(chosen, desc="first-layer IG"):
         x = models.preprocess(val.images[index], size)[0]
         images_x[index] = x
-        _, attr = smt.first_layer_ig(net, x[None], [int(val.labels[index])], n_steps=ig_steps)
+        _, attr = smt.first_layer_ig(net, x[None], [int(val.labels[index])], n_steps=ig_steps, device=torch_device)
         attributions[index] = attr[0]
     empty_rows = []
     for index in chosen:
@@ -208,7 +223,8 @@ results.number("topk_nonpositive_mean", float(empty_table["top-k with attributio
 display(report.show(empty_table.drop(columns="image").describe().loc[["mean", "min", "max"]].reset_index(names="over images"), 1))
 with results.stage("IG steps check"):  # how much the chosen neurons move with 4x the IG steps, on the first image
     first = chosen[0]
-    finer = smt.first_layer_ig(net, images_x[first][None], [int(val.labels[first])], n_steps=4 * ig_steps)[1][0]
+    finer = smt.first_layer_ig(net, images_x[first][None], [int(val.labels[first])], n_steps=4 * ig_steps,
+                               device=torch_device)[1][0]
     coarse_set = set(smt.top_k_neurons(attributions[first], k, top_k_rule).tolist())
     overlap = len(coarse_set & set(smt.top_k_neurons(finer, k, top_k_rule).tolist())) / max(len(coarse_set), 1)
 results.number("ig_topk_overlap_4x_steps", 100 * overlap);
@@ -256,7 +272,7 @@ with results.stage("Table 1 methods"):
             variants=ablation_variants if index in ablation_set else [main_variant],
             block=block, ig_steps=ig_steps, n_thresholds=n_thresholds, optbox_cells=optbox_cells,
             optbox_min_cells=optbox_min_cells, backend=backend, timeout_s=mask_timeout_s, attributions=attributions[index],
-            top_k_rule=top_k_rule, crop_normalise=crop_normalise, forward=crop_forward,
+            top_k_rule=top_k_rule, crop_normalise=crop_normalise, forward=crop_forward, device=torch_device,
         )
 
 methods = list(smt.METHODS)
@@ -635,7 +651,7 @@ with results.stage("MNIST MLP"):
     test_x, test_y = data.mnist("test")
     pick = torch.randperm(len(train_x), generator=torch.Generator().manual_seed(seed))[:mnist_train_images]
     mlp_start = time.perf_counter()
-    mlp = smt.train_mlp(train_x[pick], train_y[pick], hidden=32, epochs=mnist_epochs, seed=seed)
+    mlp = smt.train_mlp(train_x[pick], train_y[pick], hidden=32, epochs=mnist_epochs, seed=seed, device=torch_device)
     mlp_seconds = time.perf_counter() - mlp_start
     with torch.no_grad():
         test_pred = mlp(test_x.float().reshape(len(test_x), -1) / 255).argmax(1)
@@ -769,7 +785,7 @@ for name, parts in (("cat_big", ["big"]), ("cat_small", ["small"]), ("both", ["b
         canvas[:, y_ : y_ + h_, x_ : x_ + w_] = F.interpolate(cat, size=(h_, w_), mode="bilinear", antialias=True, align_corners=False)[0]
     scenes[name] = canvas
 with results.stage("two cats"):
-    probabilities = net.predict(torch.stack(list(scenes.values())))
+    probabilities = net.predict(torch.stack(list(scenes.values())), device=torch_device)
     cat_label = int(probabilities[2].argmax())
     confidences = {f"conf_{n.replace('cat_', '')}": float(probabilities[j, cat_label]) for j, n in enumerate(scenes)}
     results.number("cats_conf_both_minus_big", confidences["conf_both"] - confidences["conf_big"])
@@ -778,7 +794,7 @@ with results.stage("two cats"):
                                   k=k, gammas=[gamma], block=block, ig_steps=ig_steps, n_thresholds=n_thresholds,
                                   optbox_cells=cats_optbox_cells, optbox_min_cells=cats_optbox_min_cells, backend=backend,
                                   timeout_s=mask_timeout_s, top_k_rule=top_k_rule, crop_normalise=crop_normalise,
-                                  forward=crop_forward)
+                                  forward=crop_forward, device=torch_device)
 
 
 def share(saliency, corner, hw):

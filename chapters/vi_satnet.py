@@ -61,8 +61,12 @@
 #   several classes agree (defined below).
 
 # %% tags=["parameters"]
+# Profiles (chapters/params/vi_satnet/, `make chapter C=vi_satnet PROFILE=<name>`): smoke (the tests, seconds),
+# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
+# of CPU or a GPU), paper (the paper's exact setting; needs torchvision's VGG19 weights (internet)).
 profile = "default"
 seed = 0
+device = "auto"
 lenet_train_images = 60000
 lenet_epochs = 2
 mnist_train_per_class = 1000
@@ -95,6 +99,15 @@ wang_aux = 300
 msf_alphas = [0.9, 0.95, 0.98]
 widget_images = 3
 
+# %% [markdown]
+# `device` chooses where PyTorch runs LeNet-5 (training, features, accuracy), the backbone's
+# feature extraction (PyTorch on a GPU, ONNX Runtime on the CPU), the trained classifiers
+# $\mathcal C$ and the effective receptive fields: `auto` is CUDA when torch sees a GPU, else the
+# CPU. The Vi-SATNet layers run on the CPU whatever it says: their forward and backward passes are
+# the book's compiled mixing-method kernel (`nesy._C`, C++/OpenMP), so their training, Table 1's
+# Vi-C agreement and the MSF search stay there, and so does $\mathcal C$ when it reads their
+# completions.
+
 # %% tags=["hide-input"]
 import functools
 import os
@@ -114,6 +127,7 @@ from myst_nb import glue
 from tqdm.auto import tqdm
 
 from nesy import data, models, params, report, satnet
+from nesy import device as devices
 from nesy.data import cached_tensors
 from nesy.data.loader_imagenette import CLASS_NAMES, IMAGENET_INDEX
 from nesy.inference import fast_forward
@@ -122,7 +136,7 @@ from nesy.widgets.msf import MSFExplorer
 parameters = params.validate(
     "vi_satnet",
     dict(
-        profile=profile, seed=seed, lenet_train_images=lenet_train_images, lenet_epochs=lenet_epochs,
+        profile=profile, seed=seed, device=device, lenet_train_images=lenet_train_images, lenet_epochs=lenet_epochs,
         mnist_train_per_class=mnist_train_per_class, mnist_val_per_class=mnist_val_per_class,
         mnist_epochs=mnist_epochs, mnist_m=mnist_m, backbone=backbone, feature_layer=feature_layer,
         classifier_train_per_class=classifier_train_per_class, imagenette_train_per_class=imagenette_train_per_class, imagenette_val_per_class=imagenette_val_per_class,
@@ -136,6 +150,8 @@ parameters = params.validate(
     ),
 )
 results = report.ChapterResults("vi_satnet", parameters)
+torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
+results.number("device", str(torch_device))
 torch.manual_seed(seed)
 sns.set_theme(style="whitegrid", context="notebook")
 RATIOS = [r / 10 for r in range(1, 11)]
@@ -195,14 +211,14 @@ with results.stage("MNIST: LeNet-5"):
     train_x, train_y = data.mnist("train")
     test_x, test_y = data.mnist("test")
     lenet = models.train_lenet5(train_x[:lenet_train_images], train_y[:lenet_train_images],
-                                epochs=lenet_epochs, batch_size=128, seed=seed)
-    with torch.no_grad():
-        lenet_accuracy = 100 * float((lenet(models.mnist_input(test_x)).argmax(1) == test_y).float().mean())
+                                epochs=lenet_epochs, batch_size=128, seed=seed, device=torch_device)
     tr_idx = per_class(train_y, mnist_train_per_class)
     te_idx = per_class(test_y, mnist_val_per_class)
-    with torch.no_grad():
-        mnist_train_v = satnet.feature_vectors(lenet.features(models.mnist_input(train_x[tr_idx])))
-        mnist_val_v = satnet.feature_vectors(lenet.features(models.mnist_input(test_x[te_idx])))
+    with torch.no_grad(), devices.placed(lenet, torch_device):  # back on the CPU after the block
+        on_device = lambda images: models.mnist_input(images).to(torch_device)
+        lenet_accuracy = 100 * float((lenet(on_device(test_x)).argmax(1).cpu() == test_y).float().mean())
+        mnist_train_v = satnet.feature_vectors(lenet.features(on_device(train_x[tr_idx])).cpu())
+        mnist_val_v = satnet.feature_vectors(lenet.features(on_device(test_x[te_idx])).cpu())
     mnist_train_y, mnist_val_y = train_y[tr_idx], test_y[te_idx]
 results.number("lenet_test_accuracy", lenet_accuracy)
 print(f"LeNet-5 test accuracy {lenet_accuracy:.2f}% on the 10,000 test digits; Vi-SATNet data: "
@@ -277,7 +293,7 @@ with results.stage("Imagenette: features"):
     extractor, classifier = models.last_feature_split(net, IMAGENET_INDEX, layer=feature_layer)
     first_extractor, _ = models.last_feature_split(net, IMAGENET_INDEX, layer=layer_names[-1])
     prepare = lambda images: models.preprocess(images, 224)  # pixels in [0, 1]; each model normalises itself
-    fast_extractor = fast_forward(first_extractor, 224)
+    fast_extractor = fast_forward(first_extractor, 224, device=torch_device)
     train_set = data.imagenette("train", max(classifier_train_per_class, imagenette_train_per_class,
                                              loss_gap_train_per_class, layer_ablation_train_per_class))
     val_set = data.imagenette("val", max(imagenette_val_per_class, imagenette_table_per_class, layer_ablation_table_per_class))
@@ -333,7 +349,8 @@ with results.stage("Imagenette: classifier C"):
 
     def fit(head, on):
         return satnet.train_classifier(features["train"][c_idx], train_set.labels[c_idx], head=head, classes=10,
-                                       hidden=classifier_hidden, epochs=classifier_epochs, unit=on == "unit", seed=seed)
+                                       hidden=classifier_hidden, epochs=classifier_epochs, unit=on == "unit", seed=seed,
+                                       device=torch_device)
 
     heads = {name: classifier if name == own_head else fit(name, classifier_input) for name in ("flatten", "pooled")}
     other_input = "unit" if classifier_input == "raw" else "raw"
@@ -346,8 +363,8 @@ with results.stage("Imagenette: classifier C"):
         c_rows.append({
             "C": name, "role": "main" if name == "flatten" else "ablation" if name == "pooled" else "evidence only",
             "weights": f"{backbone}'s own" if head is classifier else f"trained here on {fitted_on}",
-            "accuracy, raw features (%)": satnet.classifier_accuracy(head, features["val"], val_set.labels),
-            "accuracy, unit vectors (%)": satnet.classifier_accuracy(head, unit_map, val_set.labels),
+            "accuracy, raw features (%)": satnet.classifier_accuracy(head, features["val"], val_set.labels, device=torch_device),
+            "accuracy, unit vectors (%)": satnet.classifier_accuracy(head, unit_map, val_set.labels, device=torch_device),
         })
 c_table = results.table("imagenette_C_accuracy", c_rows)
 for row in c_rows[:2]:
@@ -765,7 +782,7 @@ if other_layers:
         with results.stage(f"layer ablation: classifier C, {layer}"):
             layer_c = satnet.train_classifier(maps["train"][c_idx], train_set.labels[c_idx], head="flatten", classes=10,
                                               hidden=classifier_hidden, epochs=classifier_epochs,
-                                              unit=classifier_input == "unit", seed=seed)
+                                              unit=classifier_input == "unit", seed=seed, device=torch_device)
         rows = table1(ablation_layers[layer], {"flatten": layer_c}, satnet.feature_vectors(maps["val"][small_idx]),
                       val_set.labels[small_idx], H, W, f"Imagenette, layer {layer}")
         layer_table_rows += [row | {"feature_layer": layer, "K": int(maps["val"].shape[1])} for row in rows.to_dict("records")]
@@ -861,7 +878,7 @@ report.show(summary, 2)
 # %%
 with results.stage("effective receptive fields"):
     erf_images = prepare(val_set.images[chosen])
-    erf_maps = satnet.effective_receptive_fields(extractor, erf_images)
+    erf_maps = satnet.effective_receptive_fields(extractor, erf_images, device=torch_device)
     outlines = satnet.erf_outlines(erf_maps)
     evidence = torch.stack([satnet.position_evidence(classifier, features["val"][i], int(val_set.labels[i]))
                             for i in chosen])

@@ -13,11 +13,14 @@ Gradients (Integrated Gradients, Grad-CAM) always go through the PyTorch model.
 
 from __future__ import annotations
 
+import copy
 import io
 import warnings
 from collections.abc import Callable
 
 import torch
+
+from nesy import device as devices
 
 BACKENDS = ("onnxruntime", "torch")
 
@@ -55,15 +58,22 @@ class OnnxForward:
         return torch.from_numpy(self.session.run(None, {"pixels": pixels})[0])
 
 
-def fast_forward(model, image_size: int | None = None, backend: str = "onnxruntime") -> Callable[[torch.Tensor], torch.Tensor]:
+def fast_forward(model, image_size: int | None = None, backend: str = "onnxruntime",
+                 device: str | torch.device = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
     """The fastest available inference callable for a frozen model (pixels -> logits).
 
     backend: ``"onnxruntime"`` (falls back to the model with a warning when onnxruntime or onnx
     is missing) or ``"torch"`` (the model itself). image_size: defaults to ``model.input_size``.
+    device (:func:`nesy.device.resolve`): ONNX Runtime runs here on the CPU only, so on any other
+    device the callable runs a copy of the model there with PyTorch, whatever ``backend`` says
+    (inputs from any device, outputs on the CPU); ``model`` itself is left where it is.
     The returned callable has ``.backend`` naming what runs.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    device = devices.resolve(device)
+    if device.type != "cpu":
+        return _TorchForward(copy.deepcopy(model).to(device), device)
     size = int(image_size or model.input_size)
     if backend == "onnxruntime":
         try:
@@ -76,9 +86,10 @@ def fast_forward(model, image_size: int | None = None, backend: str = "onnxrunti
 class _TorchForward:
     backend = "torch"
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, device: torch.device = devices.CPU):
+        self.model, self.device = model, device
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x.contiguous(memory_format=torch.channels_last))  # faster convolutions on CPU
+        x = x.to(self.device).contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU
+        return self.model(x).cpu()

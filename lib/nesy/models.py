@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nesy import device as devices
+
 #: ImageNet channel statistics used by torchvision's classification weights.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -126,10 +128,13 @@ class SplitModel(nn.Module):
         return self.head(self.first(x))
 
     @torch.no_grad()
-    def predict(self, x: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
-        """Softmax probabilities ``(N, classes)``, computed in batches without gradients."""
-        chunks = (x[i : i + batch_size].contiguous(memory_format=torch.channels_last) for i in range(0, x.shape[0], batch_size))
-        return torch.cat([F.softmax(self(chunk), dim=1) for chunk in chunks])
+    def predict(self, x: torch.Tensor, batch_size: int = 32, device: str | torch.device = "cpu") -> torch.Tensor:
+        """Softmax probabilities ``(N, classes)`` on the CPU, computed in batches without gradients
+        on ``device`` (:func:`nesy.device.resolve`; the model is moved there for the call and back)."""
+        with devices.placed(self, device) as device:
+            chunks = (x[i : i + batch_size].to(device).contiguous(memory_format=torch.channels_last)
+                      for i in range(0, x.shape[0], batch_size))
+            return torch.cat([F.softmax(self(chunk), dim=1).cpu() for chunk in chunks])
 
 
 def preprocess(images: torch.Tensor, size: int) -> torch.Tensor:
@@ -237,7 +242,9 @@ def efficientnet_lite0(pretrained: bool = True) -> SplitModel:
 
 
 def _torchvision(builder, weights_enum, pretrained: bool, **kwargs):
-    if not pretrained:
+    from nesy.preflight import random_weights
+
+    if not pretrained or random_weights():  # random weights: the profile dry-run tests only
         return builder(weights=None, **kwargs)
     try:
         return builder(weights=weights_enum.DEFAULT)
@@ -445,23 +452,28 @@ def mnist_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_lenet5(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 2, batch_size: int = 64,
-                 lr: float = 1e-3, seed: int = 0, progress: bool | None = None) -> LeNet5:
+                 lr: float = 1e-3, seed: int = 0, progress: bool | None = None,
+                 device: str | torch.device = "cpu") -> LeNet5:
     """Train a :class:`LeNet5` with Adam and cross-entropy on uint8 images ``(N, 28, 28)`` and
-    labels ``(N,)``; returns it frozen in eval mode. Same seed, same result."""
+    labels ``(N,)``; returns it frozen in eval mode, on the CPU. Same seed, same result.
+
+    device: where the training runs (:func:`nesy.device.resolve`); the initialisation and the
+    batch order are drawn on the CPU, each batch is moved there."""
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
     from tqdm.auto import tqdm
 
+    device = devices.resolve(device)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    net = LeNet5()
+    net = LeNet5().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     x = mnist_input(images)
     for _ in tqdm(range(epochs), desc="LeNet-5 epochs", disable=progress is False):
         net.train()
         for idx in torch.randperm(x.shape[0], generator=gen).split(batch_size):
             opt.zero_grad()
-            F.cross_entropy(net(x[idx]), labels[idx]).backward()
+            F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)).backward()
             opt.step()
     net.eval().requires_grad_(False)
-    return net
+    return net.to(devices.CPU)

@@ -7,7 +7,9 @@ A schema entry names the type and the allowed values of one parameter::
     objective: {type: str, choices: [mse, ltn]}
     sweep_ks: {type: list, min: 1, max: 8, items: {type: int, min: 1, max: 100000}}
 
-and ``_rules`` lists the rules between two parameters (``"optbox_min_cells <= optbox_cells"``).
+``needs`` maps a choice to what it needs from outside the machine (``{vgg19:
+torchvision:VGG19_Weights}``, checked before a run by :mod:`nesy.preflight`), and ``_rules``
+lists the rules between two parameters (``"optbox_min_cells <= optbox_cells"``).
 The schema is itself checked when read: every number has a ``min`` and a ``max`` (or
 ``choices``), every list an ``items`` rule, and a list has at least one item unless its ``min``
 says 0. Floats must be finite. YAML is read with YAML 1.2's numbers (``1e-3`` is a float, not
@@ -29,7 +31,7 @@ from nesy.paths import PARAMS, shown
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 COMMON = {"profile": {"type": "str", "doc": "name of the parameter profile"}}
-SPEC_KEYS = {"type", "min", "max", "choices", "items", "doc"}
+SPEC_KEYS = {"type", "min", "max", "choices", "items", "doc", "needs"}
 RULES_KEY = "_rules"
 _RULE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|<|>=|>)\s*([A-Za-z_]\w*)\s*$")
 _COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
@@ -68,6 +70,10 @@ def _check_spec(name: str, spec: Any, where: str) -> None:
     if unknown:
         raise bad(f"has unknown schema keys {unknown}; allowed: {sorted(SPEC_KEYS)}")
     kind = spec["type"]
+    needs = spec.get("needs", {})
+    if not isinstance(needs, dict) or any(v not in spec.get("choices", []) or not isinstance(r, str) or ":" not in r
+                                          for v, r in needs.items()):
+        raise bad(f"needs: must map some of its choices to resources 'kind:name' (nesy.preflight); got {needs!r}")
     if kind in ("int", "float") and "choices" not in spec and (spec.get("min") is None or spec.get("max") is None):
         raise bad("needs both min and max (or choices)")
     if kind == "list":

@@ -33,6 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nesy import device as devices
+
 MIN_AREA = 0.05
 
 
@@ -100,8 +102,8 @@ def crop_resize(x: torch.Tensor, box: Box, normalise: str = "none") -> torch.Ten
 
 
 @torch.no_grad()
-def _predicted(model, x: torch.Tensor) -> int:
-    return int(model(x[None]).argmax(1))
+def _predicted(model, x: torch.Tensor, device: torch.device = devices.CPU) -> int:
+    return int(model(x[None].to(device)).argmax(1))
 
 
 class BoxScorer:
@@ -119,16 +121,19 @@ class BoxScorer:
     label: the class whose softmax confidence is read (default: the model's prediction on
     the whole image). crop_normalise: see :func:`crop_resize`. batch_size: crops per pass.
     prune: False scores every box (the exhaustive search; same result, for comparison).
+    device: where the crops are sent (cut on the CPU): the device of a module `model` (this
+    class does not move it); a :func:`nesy.inference.fast_forward` callable takes CPU crops.
     """
 
     def __init__(self, model, x: torch.Tensor, label: int | None = None, *, crop_normalise: str = "minmax", batch_size: int = 32,
-                 prune: bool = True):
+                 prune: bool = True, device: str | torch.device = "cpu"):
         if crop_normalise not in CROP_NORMALISATIONS:
             raise ValueError(f"crop_normalise must be one of {CROP_NORMALISATIONS}; got {crop_normalise!r}")
         if x.dim() != 3:
             raise ValueError(f"x must be one image (3, H, W); got shape {list(x.shape)}")
         self.model, self.x, self.batch_size, self.crop_normalise = model, x, int(batch_size), crop_normalise
-        self.label = _predicted(model, x) if label is None else int(label)
+        self.device = devices.resolve(device)
+        self.label = _predicted(model, x, self.device) if label is None else int(label)
         self.size = tuple(x.shape[-2:])
         self.confidence: dict[Box, float] = {}
         self.n_forward = 0
@@ -138,7 +143,7 @@ class BoxScorer:
     def _forward(self, boxes: list[Box]) -> None:
         for start in range(0, len(boxes), self.batch_size):
             chunk = boxes[start : start + self.batch_size]
-            crops = torch.stack([crop_resize(self.x, b, self.crop_normalise) for b in chunk])
+            crops = torch.stack([crop_resize(self.x, b, self.crop_normalise) for b in chunk]).to(self.device)
             if isinstance(self.model, torch.nn.Module):
                 crops = crops.contiguous(memory_format=torch.channels_last)  # faster convolutions on CPU
             conf = F.softmax(self.model(crops), dim=1)[:, self.label].tolist()
@@ -352,28 +357,34 @@ def lsc_summary(scores) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- baseline maps
 
 
-def pixel_ig(model, x: torch.Tensor, target, *, n_steps: int = 200, internal_batch_size: int = 16, reduce: str = "abs_sum") -> torch.Tensor:
+def pixel_ig(model, x: torch.Tensor, target, *, n_steps: int = 200, internal_batch_size: int = 16, reduce: str = "abs_sum",
+             device: str | torch.device = "cpu") -> torch.Tensor:
     """IG on the pixels from the black image (captum ``IntegratedGradients`` on the softmax,
     ``riemann_trapezoid``), per pixel the channels' ``"abs_sum"`` (default) or signed
-    ``"sum"``. x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)``."""
+    ``"sum"``. x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)`` on the CPU.
+    device: where the passes run (:func:`nesy.device.resolve`; the model is moved there and back)."""
     from captum.attr import IntegratedGradients
 
     if reduce not in ("abs_sum", "sum"):
         raise ValueError(f"reduce must be 'abs_sum' or 'sum'; got {reduce!r}")
     target = torch.as_tensor(target, dtype=torch.int64).reshape(-1)
     ig = IntegratedGradients(lambda images: F.softmax(model(images), dim=1))
-    attr = ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps,
-                        method="riemann_trapezoid", internal_batch_size=internal_batch_size)
-    return (attr.abs() if reduce == "abs_sum" else attr).sum(1).detach()
+    with devices.placed(model, device) as device:
+        x = x.to(device)
+        attr = ig.attribute(x, baselines=torch.zeros_like(x), target=target.to(device), n_steps=n_steps,
+                            method="riemann_trapezoid", internal_batch_size=internal_batch_size)
+        return (attr.abs() if reduce == "abs_sum" else attr).sum(1).detach().cpu()
 
 
-def grad_cam(model, x: torch.Tensor, target, layer=None) -> torch.Tensor:
+def grad_cam(model, x: torch.Tensor, target, layer=None, *, device: str | torch.device = "cpu") -> torch.Tensor:
     """Grad-CAM (Selvaraju et al. 2017; captum ``LayerGradCam`` on the logits) at
     ``model.gradcam_layer`` (or `layer`), ReLU'd and upsampled bilinearly to the image.
-    x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)``."""
+    x: ``(N, 3, H, W)``; target: class per image. Returns ``(N, H, W)`` on the CPU.
+    device: where the passes run (:func:`nesy.device.resolve`; the model is moved there and back)."""
     from captum.attr import LayerAttribution, LayerGradCam
 
     target = torch.as_tensor(target, dtype=torch.int64).reshape(-1)
-    cam = LayerGradCam(model, layer if layer is not None else model.gradcam_layer)
-    attr = cam.attribute(x, target=target, relu_attributions=True)
-    return LayerAttribution.interpolate(attr, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach()
+    with devices.placed(model, device) as device:
+        cam = LayerGradCam(model, layer if layer is not None else model.gradcam_layer)
+        attr = cam.attribute(x.to(device), target=target.to(device), relu_attributions=True)
+        return LayerAttribution.interpolate(attr, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0].detach().cpu()

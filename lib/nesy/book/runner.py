@@ -21,7 +21,7 @@ import jupytext
 import nbformat
 import papermill
 
-from nesy import paths
+from nesy import paths, preflight
 from nesy.book import reuse, staging
 from nesy.params import ParameterError, load_profile, validate
 from nesy.data.atomic import atomic_write
@@ -77,7 +77,8 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
     Raises
     ------
     ParameterError
-        A parameter value is not allowed (before anything runs).
+        A parameter value is not allowed, or (:class:`nesy.preflight.MissingResource`) needs
+        weights this machine has not and cannot download (before anything runs).
     ChapterFailed
         A cell raised; the message shows that cell and its traceback.
     """
@@ -103,6 +104,7 @@ def run_chapter(chapter: str, profile: str = "default", overrides: Mapping[str, 
             reuse.refresh_prose(book, chapter)
         print(f"[{chapter}] {decision.action}: {decision.reason} (profile {profile}; FORCE=1 executes it)", file=sys.stderr)
         return ChapterRun(chapter, output, decision.action, decision.reason, time.perf_counter() - start)
+    preflight.check(chapter, parameters)  # weights or data from outside: missing ones stop it here
     print(f"[{chapter}] running at profile {profile} ({decision.reason}){_expected(chapter, profile, book)}", file=sys.stderr)
     with staging.signals_unwind(), staging.stage(book, chapter) as stage:
         _execute(chapter, profile, parameters, source, stage, parts)

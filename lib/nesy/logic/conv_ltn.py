@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import ltn
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from nesy import device as devices
 from nesy.logic.crash_world import DISTANCE, FUNCTIONS, OBSTRUCTED, PREDICATES, VEHICLES, CrashWorld
 
 OUTPUTS = PREDICATES + FUNCTIONS  # the ten inputs of Crash, in the article's order
@@ -209,11 +211,27 @@ def _batches(n: int, batch_size: int, generator: torch.Generator | None):
 
 
 @torch.no_grad()
-def predict(model: ConvLTN, world: CrashWorld, batch_size: int = 512) -> dict[str, torch.Tensor]:
-    """All outputs of ``model`` on ``world``: a dict of Tensor[N] (eval mode, no gradients)."""
+def predict(model: ConvLTN, world: CrashWorld, batch_size: int = 512,
+            device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """All outputs of ``model`` on ``world``: a dict of Tensor[N] on the CPU (eval mode, no
+    gradients). The batches run on ``device`` (the model is moved there for the call and back)."""
     model.eval()
-    parts = [model(_as_float(world.images[index])) for index in _batches(len(world), batch_size, None)]
+    with devices.placed(model, device) as device:
+        parts = [{name: value.cpu() for name, value in model(_as_float(world.images[index].to(device))).items()}
+                 for index in _batches(len(world), batch_size, None)]
     return {name: torch.cat([part[name] for part in parts]) for name in parts[0]}
+
+
+@contextmanager
+def _ltn_device(device: torch.device):
+    """LTNtorch moves every ``ltn.Variable`` to the global ``ltn.device`` (chosen at import: CUDA
+    when present); inside the block it is ``device``, the one the model trains on."""
+    chosen = ltn.device
+    ltn.device = device
+    try:
+        yield
+    finally:
+        ltn.device = chosen
 
 
 def train(
@@ -228,12 +246,16 @@ def train(
     learning_rate: float = 1e-3,
     seed: int = 0,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> TrainingHistory:
     """Train ``model`` in place with Adam; returns the loss history.
 
     ``patience`` > 0 stops once the validation loss has not improved for that many epochs
     (the article trains "until the loss plateaued"); 0 runs exactly ``max_epochs``.
     Validation loss is always the article's MSE objective, so both objectives are comparable.
+    ``device``: where the training runs (:func:`nesy.device.resolve`; LTNtorch's variables too);
+    the model is moved there for the call and back to where it was, the batch order is drawn
+    on the CPU.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -243,6 +265,13 @@ def train(
     if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
         raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
 
+    with devices.placed(model, device) as device, _ltn_device(device):
+        return _train(model, train_world, validation_world, objective, max_epochs, patience, batch_size,
+                      learning_rate, seed, progress, device)
+
+
+def _train(model, train_world, validation_world, objective, max_epochs, patience, batch_size, learning_rate, seed,
+           progress, device) -> TrainingHistory:
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     knowledge = LTNKnowledgeBase(model) if objective == "ltn" else None
@@ -254,8 +283,8 @@ def train(
         model.train()
         total, count = 0.0, 0
         for index in _batches(len(train_world), batch_size, generator):
-            images = _as_float(train_world.images[index])
-            labels = {name: value[index] for name, value in train_world.labels.items()}
+            images = _as_float(train_world.images[index].to(device))
+            labels = {name: value[index].to(device) for name, value in train_world.labels.items()}
             if knowledge is None:
                 loss = mse_loss(model(images), labels)
             else:
@@ -266,7 +295,8 @@ def train(
             total += float(loss.detach()) * len(index)
             count += len(index)
         history.train_loss.append(total / count)
-        history.validation_loss.append(float(mse_loss(predict(model, validation_world), validation_world.labels)))
+        history.validation_loss.append(float(mse_loss(predict(model, validation_world, device=device),
+                                                      validation_world.labels)))
         epochs.set_postfix(train=f"{history.train_loss[-1]:.4f}", validation=f"{history.validation_loss[-1]:.4f}")
         if patience:
             if history.validation_loss[-1] < best - 1e-4:

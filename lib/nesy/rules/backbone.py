@@ -54,13 +54,17 @@ def _digest(images: torch.Tensor) -> str:
 
 
 def backbone_features(images: torch.Tensor, *, size: int = 224, backbone: str = "efficientnet-lite0",
-                      batch_size: int = 64, progress: bool = False, desc: str = "backbone") -> torch.Tensor:
+                      batch_size: int = 64, progress: bool = False, desc: str = "backbone",
+                      device: str | torch.device = "cpu") -> torch.Tensor:
     """Frozen backbone features float32 [N, 1280 * POOL_GRID**2] of images float [N, C, H, W] in [0, 1].
 
     The images (grey ones repeated to 3 channels) are resized to ``size`` and go through
     EfficientNet-Lite0 up to its last feature map (after the 1x1 head convolution), averaged
     over a ``POOL_GRID x POOL_GRID`` grid (the coarse layout a VGG's flatten keeps). Cached
-    per (backbone, size, digest of the images).
+    per (backbone, size, digest of the images). ``device``: on the CPU the forward passes run
+    on ONNX Runtime, elsewhere on PyTorch on that device (:func:`nesy.inference.fast_forward`);
+    the features are returned on the CPU. The cache key names the engine (a GPU run's features,
+    which agree with ONNX Runtime's to about 1e-5, never stand in for a CPU run's).
     """
     from nesy import models
     from nesy.data import cached_tensors
@@ -77,7 +81,7 @@ def backbone_features(images: torch.Tensor, *, size: int = 224, backbone: str = 
 
     def build():
         extractor, _ = models.last_feature_split(models.efficientnet_lite0(), layer="head")
-        forward = fast_forward(extractor, int(size))
+        forward = fast_forward(extractor, int(size), device=device)
 
         def prepare(batch):
             rgb = batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
@@ -89,5 +93,8 @@ def backbone_features(images: torch.Tensor, *, size: int = 224, backbone: str = 
         return {"features": extract_features(pooled, images, prepare, batch_size=batch_size, desc=desc,
                                              progress=progress).contiguous()}
 
-    key = f"{backbone}-{int(size)}px-pool{POOL_GRID}-{len(images)}-{_digest(images)}-v1"
+    from nesy.device import resolve
+
+    engine = "" if resolve(device).type == "cpu" else f"-{resolve(device).type}"  # CPU keys as before: same cache
+    key = f"{backbone}-{int(size)}px-pool{POOL_GRID}-{len(images)}-{_digest(images)}-v1{engine}"
     return cached_tensors("backbone-features", key, build)["features"]

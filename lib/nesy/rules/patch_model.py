@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nesy import device as devices
+
 from .patches import FeatureLayout, extract_patches, patch_positions
 from .qil import QIL
 
@@ -86,13 +88,18 @@ class _SmallImageBranch(nn.Module):
 
 
 class _VGG16Branch(nn.Module):
-    """torchvision VGG-16 features on the image resized to 224 (gray repeated to 3 channels), dense 256."""
+    """torchvision VGG-16 features on the image resized to ``size`` (the paper: 224; gray repeated
+    to 3 channels), dense 256."""
 
-    def __init__(self, pretrained: bool):
+    def __init__(self, pretrained: bool, size: int = 224):
         super().__init__()
+        self.size = int(size)
         import torchvision
 
-        weights = torchvision.models.VGG16_Weights.IMAGENET1K_V1 if pretrained else None
+        from nesy.preflight import random_weights
+
+        # random weights: the profile dry-run tests only (nesy.preflight)
+        weights = torchvision.models.VGG16_Weights.IMAGENET1K_V1 if pretrained and not random_weights() else None
         try:
             vgg = torchvision.models.vgg16(weights=weights)
         except Exception as exc:  # noqa: BLE001 - the download is the usual failure
@@ -109,7 +116,7 @@ class _VGG16Branch(nn.Module):
         """x: pixels in [0, 1], float [B, C, H, W] (C = 1 or 3)."""
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
-        x = F.interpolate(x, size=(224, 224), mode="bilinear", align_corners=False)
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
         x = (x - self.mean) / self.std
         return self.dense(self.pool(self.features(x)))
 
@@ -126,11 +133,11 @@ class _FeatureBranch(nn.Module):
 
 
 def _image_branch(kind: str, channels: int, height: int, width: int, pretrained: bool, widths=(32, 64),
-                  n_image_features: int = 1280) -> nn.Module:
+                  n_image_features: int = 1280, backbone_size: int = 224) -> nn.Module:
     if kind == "small":
         return _SmallImageBranch(channels, height, width, tuple(widths))
     if kind == "vgg16":
-        return _VGG16Branch(pretrained)
+        return _VGG16Branch(pretrained, backbone_size)
     if kind == "features":
         return _FeatureBranch(n_image_features)
     raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {kind!r}")
@@ -203,7 +210,7 @@ class SecondModel(nn.Module):
 
     def __init__(self, layout: FeatureLayout, qil: QIL, *, staircase: bool = True, prob_widths=(64, 128, 256),
                  upsample: int = 2, image_branch: str = "small", image_widths=(32, 64), pretrained: bool = True,
-                 n_image_features: int = 1280):
+                 n_image_features: int = 1280, backbone_size: int = 224):
         super().__init__()
         if not isinstance(qil, QIL) or qil.n_features != layout.n_features:
             raise ValueError(f"qil must be a QIL over the layout's {layout.n_features} features, got "
@@ -222,7 +229,7 @@ class SecondModel(nn.Module):
         self.prob_branch = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h * w, 256), nn.BatchNorm1d(256),
                                          nn.LeakyReLU(0.01), nn.Dropout(0.4))
         self.image_branch = _image_branch(image_branch, layout.channels, layout.height, layout.width, pretrained,
-                                          image_widths, n_image_features)
+                                          image_widths, n_image_features, backbone_size)
         self.head = nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 64),
                                   nn.ReLU(), nn.Linear(64, layout.n_classes))
 
@@ -262,14 +269,14 @@ class PerClassModel(nn.Module):
     output = "sigmoid"
 
     def __init__(self, n_classes: int, image_branch: str = "features", *, height: int = 0, width: int = 0,
-                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280):
+                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280, backbone_size: int = 224):
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
         if image_branch not in IMAGE_BRANCHES:
             raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
         self.nets = nn.ModuleList(
-            nn.Sequential(_image_branch(image_branch, 3, height, width, pretrained, image_widths, n_image_features),
+            nn.Sequential(_image_branch(image_branch, 3, height, width, pretrained, image_widths, n_image_features, backbone_size),
                           nn.Linear(256, 1))
             for _ in range(n_classes))
 
@@ -286,11 +293,12 @@ class ImageCNN(nn.Module):
     (or, with ``image_branch="features"``, from a frozen backbone's features [B, F])."""
 
     def __init__(self, channels: int, height: int, width: int, n_classes: int, image_branch: str = "small",
-                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280):
+                 image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280, backbone_size: int = 224):
         super().__init__()
         if image_branch not in IMAGE_BRANCHES:
             raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
-        self.branch = _image_branch(image_branch, channels, height, width, pretrained, image_widths, n_image_features)
+        self.branch = _image_branch(image_branch, channels, height, width, pretrained, image_widths, n_image_features,
+                                    backbone_size)
         self.out = nn.Linear(256, n_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -311,13 +319,15 @@ def _check_positive_int(name, value):
 
 def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor, *, epochs: int, batch_size: int,
         learning_rate: float, weight_decay: float = 0.0, seed: int = 0, progress: bool = False, desc: str = "train",
-        loss: str = "cross_entropy") -> list[float]:
+        loss: str = "cross_entropy", device: str | torch.device = "cpu") -> list[float]:
     """Train ``model(*inputs)`` with Adam; returns the mean loss of each epoch.
 
     loss: ``"cross_entropy"`` (softmax over the classes) or ``"one_vs_rest"`` (a binary
     cross-entropy per class logit against "this class or not", :class:`PerClassModel`).
     inputs: tensors with the same first dimension N as ``labels`` (int64 [N]). Batches are
     drawn in a seeded random order, so the same seed gives the same model.
+    device: where the training runs (:func:`nesy.device.resolve`): the model is moved there for
+    the call and back to where it was, each batch is moved there; the order is drawn on the CPU.
     """
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
@@ -330,54 +340,63 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
     if any(t.shape[0] != n for t in inputs):
         raise ValueError(f"every input must have {n} rows, got {[tuple(t.shape) for t in inputs]}")
     generator = torch.Generator().manual_seed(int(seed))
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     epochs_iter = range(epochs)
     if progress:
         from tqdm.auto import tqdm
 
         epochs_iter = tqdm(epochs_iter, desc=desc, unit="epoch", leave=False)
     history = []
-    model.train()
-    for _ in epochs_iter:
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            if len(idx) < 2:  # batch norm needs two samples
-                continue
-            batch_loss = criterion(model(*(t[idx] for t in inputs)), labels[idx])
-            optimiser.zero_grad()
-            batch_loss.backward()
-            optimiser.step()
-            total += float(batch_loss.detach()) * len(idx)
-        history.append(total / n)
-    model.eval()
+    with devices.placed(model, device) as device:
+        optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
+        model.train()
+        for _ in epochs_iter:
+            order = torch.randperm(n, generator=generator)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                if len(idx) < 2:  # batch norm needs two samples
+                    continue
+                batch_loss = criterion(model(*(t[idx].to(device) for t in inputs)), labels[idx].to(device))
+                optimiser.zero_grad()
+                batch_loss.backward()
+                optimiser.step()
+                total += float(batch_loss.detach()) * len(idx)
+            history.append(total / n)
+        model.eval()
     return history
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int = 1024) -> torch.Tensor:
-    """Class scores float32 [N, n_classes] of ``model(*inputs)`` in eval mode: the softmax, or for a
-    model with ``output = "sigmoid"`` (:class:`PerClassModel`) each class's own probability."""
+def predict_proba(model: nn.Module, inputs: tuple[torch.Tensor, ...], batch_size: int = 1024,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
+    """Class scores float32 [N, n_classes] on the CPU of ``model(*inputs)`` in eval mode: the softmax,
+    or for a model with ``output = "sigmoid"`` (:class:`PerClassModel`) each class's own probability.
+    The batches run on ``device`` (the model is moved there for the call and back)."""
     model.eval()
     n = inputs[0].shape[0]
     squash = torch.sigmoid if getattr(model, "output", "softmax") == "sigmoid" else (lambda t: F.softmax(t, dim=1))
-    return torch.cat([squash(model(*(t[a : a + batch_size] for t in inputs))) for a in range(0, n, batch_size)])
+    with devices.placed(model, device) as device:
+        return torch.cat([squash(model(*(t[a : a + batch_size].to(device) for t in inputs))).cpu()
+                          for a in range(0, n, batch_size)])
 
 
 @torch.no_grad()
-def patch_probabilities(model: PatchMLP, images: torch.Tensor, size: int, stride: int = 1, batch_images: int = 64) -> torch.Tensor:
-    """Every patch's class probabilities: float32 [N, rows, cols, n_classes] for images float [N, C, H, W]."""
+def patch_probabilities(model: PatchMLP, images: torch.Tensor, size: int, stride: int = 1, batch_images: int = 64,
+                        device: str | torch.device = "cpu") -> torch.Tensor:
+    """Every patch's class probabilities: float32 [N, rows, cols, n_classes] on the CPU for images
+    float [N, C, H, W]. The patches are cut on the CPU and run through the model on ``device``
+    (the model is moved there for the call and back)."""
     model.eval()
     n, _, h, w = images.shape
     positions = patch_positions(h, w, size, stride)
     rows, cols = (h - size) // stride + 1, (w - size) // stride + 1
     out = []
-    for a in range(0, n, batch_images):
-        patches = extract_patches(images[a : a + batch_images], size, stride)      # (B, P, F)
-        b, p, f = patches.shape
-        probs = F.softmax(model(patches.reshape(b * p, f), positions.repeat(b, 1)), dim=1)
-        out.append(probs.reshape(b, rows, cols, -1))
+    with devices.placed(model, device) as device:
+        for a in range(0, n, batch_images):
+            patches = extract_patches(images[a : a + batch_images], size, stride)      # (B, P, F)
+            b, p, f = patches.shape
+            probs = F.softmax(model(patches.reshape(b * p, f).to(device), positions.repeat(b, 1).to(device)), dim=1)
+            out.append(probs.reshape(b, rows, cols, -1).cpu())
     return torch.cat(out)
 
 

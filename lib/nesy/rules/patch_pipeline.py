@@ -133,12 +133,13 @@ def subset(n_total: int, n: int | None, seed: int) -> torch.Tensor:
     return order if n is None else order[: min(int(n), n_total)]
 
 
-def _backbone(images, s: PipelineSettings, progress: bool, desc: str) -> torch.Tensor:
-    return bb.backbone_features(images, size=s.backbone_size, backbone=s.image_branch, progress=progress, desc=desc)
+def _backbone(images, s: PipelineSettings, progress: bool, desc: str, device) -> torch.Tensor:
+    return bb.backbone_features(images, size=s.backbone_size, backbone=s.image_branch, progress=progress, desc=desc,
+                                device=device)
 
 
 def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: PipelineSettings, image_features,
-                  progress: bool):
+                  progress: bool, device):
     """Train one methodology's second model.
 
     Returns (trained, fit inputs, model, test inputs, history): ``trained(*fit inputs)`` gives the
@@ -151,19 +152,20 @@ def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: Pi
         def class_inputs(f, split):
             maps = [bb.class_map_images(qil, f, layout, c) for c in range(layout.n_classes)]
             if frozen:
-                maps = [_backbone(m, s, progress, f"class {c} maps, {split}") for c, m in enumerate(maps)]
+                maps = [_backbone(m, s, progress, f"class {c} maps, {split}", device) for c, m in enumerate(maps)]
             return (torch.stack(maps, dim=1),)
 
         train_in, test_in = class_inputs(f_train, "train"), class_inputs(f_test, "test")
         model = pm.PerClassModel(layout.n_classes, "features" if frozen else s.image_branch, height=layout.height,
                                  width=layout.width, image_widths=tuple(s.image_widths), pretrained=s.pretrained,
-                                 n_image_features=train_in[0].shape[-1] if frozen else 1280)
+                                 n_image_features=train_in[0].shape[-1] if frozen else 1280, backbone_size=s.backbone_size)
         loss = "one_vs_rest"
     else:
         branch = "features" if frozen else s.image_branch
         model = pm.SecondModel(layout, qil, staircase=s.staircase, prob_widths=tuple(s.prob_widths), upsample=s.upsample,
                                image_branch=branch, image_widths=tuple(s.image_widths), pretrained=s.pretrained,
-                               n_image_features=image_features[0].shape[1] if frozen else 1280)
+                               n_image_features=image_features[0].shape[1] if frozen else 1280,
+                               backbone_size=s.backbone_size)
         train_in = (f_train, image_features[0]) if frozen else (f_train,)
         test_in = (f_test, image_features[1]) if frozen else (f_test,)
         loss = "cross_entropy"
@@ -173,17 +175,17 @@ def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: Pi
         trained, fit_in = pm.AfterQIL(model), (steps, *train_in[1:])
     history = pm.fit(trained, fit_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
                      learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
-                     progress=progress, desc=f"second model (methodology {methodology})", loss=loss)
+                     progress=progress, desc=f"second model (methodology {methodology})", loss=loss, device=device)
     return trained, fit_in, model, test_in, history
 
 
 def _explain(methodology, layout, qil, f_train, f_test, y_train, y_test, s, image_features, seeds, heuristics,
-             progress) -> ExplainedModel:
+             progress, device) -> ExplainedModel:
     seconds = {}
     t = time.perf_counter()
     trained, fit_in, model, test_in, history = _second_model(methodology, layout, qil, f_train, f_test, y_train, s,
-                                                      image_features, progress)
-    p_train, p_test = pm.predict_proba(trained, fit_in, 256), pm.predict_proba(model, test_in, 256)
+                                                      image_features, progress, device)
+    p_train, p_test = pm.predict_proba(trained, fit_in, 256, device), pm.predict_proba(model, test_in, 256, device)
     accuracy = {"second_train": pm.accuracy(p_train, y_train), "second_test": pm.accuracy(p_test, y_test)}
     seconds["train second model"] = time.perf_counter() - t
 
@@ -202,11 +204,15 @@ def _explain(methodology, layout, qil, f_train, f_test, y_train, y_test, s, imag
 
 
 def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: torch.Tensor, test_labels: torch.Tensor,
-        n_classes: int, settings: PipelineSettings, progress: bool = False, extra_methodologies=()) -> PatchRulesRun:
+        n_classes: int, settings: PipelineSettings, progress: bool = False, extra_methodologies=(),
+        device: str | torch.device = "cpu") -> PatchRulesRun:
     """The whole pipeline on uint8 images [N, H, W] or [N, H, W, C] and labels int64 [N].
 
     extra_methodologies: other methodologies whose second model is trained and explained on the
     same patch probabilities (heuristic ``settings.heuristics[0]`` only), in ``PatchRulesRun.extra``.
+    device: where the patch MLP, the backbone and the second models train and run
+    (:func:`nesy.device.resolve`); every tensor of the result is on the CPU, where the QIL and
+    FidexGlo (the compiled kernel ``nesy._C``) run.
     """
     s = settings
     seconds = {}
@@ -219,12 +225,13 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
     ds = patch_dataset(x_train, train_labels, s.patch_size, s.stride, s.patches_per_image, seed=s.seed)
     mlp = pm.PatchMLP(ds.patches.shape[1], n_classes, max(h, w) - s.patch_size)
     mlp_history = pm.fit(mlp, (ds.patches, ds.positions), ds.labels, epochs=s.mlp_epochs, batch_size=s.mlp_batch_size,
-                         learning_rate=s.mlp_learning_rate, seed=s.seed, progress=progress, desc="patch MLP")
+                         learning_rate=s.mlp_learning_rate, seed=s.seed, progress=progress, desc="patch MLP",
+                         device=device)
     seconds["train patch MLP"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    grid_train = pm.patch_probabilities(mlp, x_train, s.patch_size, s.stride)
-    grid_test = pm.patch_probabilities(mlp, x_test, s.patch_size, s.stride)
+    grid_train = pm.patch_probabilities(mlp, x_train, s.patch_size, s.stride, device=device)
+    grid_test = pm.patch_probabilities(mlp, x_test, s.patch_size, s.stride, device=device)
     accuracy = {
         "patch_mlp_train": 100.0 * float((grid_train.argmax(-1) == train_labels[:, None, None]).float().mean()),
         "patch_mlp_test": 100.0 * float((grid_test.argmax(-1) == test_labels[:, None, None]).float().mean()),
@@ -237,7 +244,7 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
     image_features = None
     if s.image_branch == "efficientnet-lite0":  # the first methodology's image branch and the baseline read these
         t = time.perf_counter()
-        image_features = tuple(_backbone(bb.image_after_qil(qil, f, layout), s, progress, f"backbone, {split}")
+        image_features = tuple(_backbone(bb.image_after_qil(qil, f, layout), s, progress, f"backbone, {split}", device)
                                for split, f in (("train", f_train), ("test", f_test)))
         seconds["backbone features"] = time.perf_counter() - t
     n = len(train_labels)
@@ -246,14 +253,14 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
         seeds = np.sort(subset(n, int(s.rule_samples), s.seed + 2).numpy())
 
     main = _explain(s.methodology, layout, qil, f_train, f_test, train_labels, test_labels, s, image_features, seeds,
-                    tuple(s.heuristics), progress)
+                    tuple(s.heuristics), progress, device)
     seconds.update(main.seconds)
     extra = {}
     for m in extra_methodologies:
         if m == s.methodology:
             raise ValueError(f"extra_methodologies must differ from settings.methodology ({m})")
         extra[m] = _explain(m, layout, qil, f_train, f_test, train_labels, test_labels, s, image_features, seeds,
-                            tuple(s.heuristics[:1]), progress)
+                            tuple(s.heuristics[:1]), progress, device)
         for key, value in extra[m].seconds.items():
             seconds[f"{key}, methodology {m}"] = value
     accuracy.update(main.accuracy)
@@ -269,11 +276,14 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
 
 def baseline(train_images, train_labels, test_images, test_labels, n_classes: int, *, runs: int, epochs: int,
              batch_size: int, learning_rate: float, image_branch: str = "small", image_widths=(32, 64),
-             pretrained: bool = True, seed: int = 0, image_features=None) -> list[dict]:
+             pretrained: bool = True, seed: int = 0, image_features=None, backbone_size: int = 224,
+             device: str | torch.device = "cpu") -> list[dict]:
     """Train the image-only network ``runs`` times (seeds ``seed .. seed + runs - 1``); train/test accuracy (%) of each.
 
     image_features: ``(train, test)`` frozen backbone features [N, F] (:attr:`PatchRulesRun.image_features`);
     required with ``image_branch="efficientnet-lite0"``, whose baseline is the dense head on them.
+    backbone_size: the side VGG-16 sees the images at (``image_branch="vgg16"``; the paper: 224).
+    device: where the networks train and run (:func:`nesy.device.resolve`).
     """
     if image_branch not in IMAGE_BRANCHES:
         raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
@@ -290,13 +300,14 @@ def baseline(train_images, train_labels, test_images, test_labels, n_classes: in
     for r in range(runs):
         torch.manual_seed(seed + r)
         model = pm.ImageCNN(c, h, w, n_classes, "features" if frozen else image_branch, tuple(image_widths), pretrained,
-                            n_image_features=x_train.shape[1] if frozen else 1280)
+                            n_image_features=x_train.shape[1] if frozen else 1280, backbone_size=backbone_size)
         t = time.perf_counter()
-        pm.fit(model, (x_train,), train_labels, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed + r)
+        pm.fit(model, (x_train,), train_labels, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed + r,
+               device=device)
         out.append({
             "run": r + 1,
-            "train_accuracy": pm.accuracy(pm.predict_proba(model, (x_train,), 256), train_labels),
-            "test_accuracy": pm.accuracy(pm.predict_proba(model, (x_test,), 256), test_labels),
+            "train_accuracy": pm.accuracy(pm.predict_proba(model, (x_train,), 256, device), train_labels),
+            "test_accuracy": pm.accuracy(pm.predict_proba(model, (x_test,), 256, device), test_labels),
             "seconds": time.perf_counter() - t,
         })
     return out

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nesy import device as devices
 from nesy.satnet.train import feature_map, feature_vectors
 from nesy.satnet.vectors import unit_vectors
 
@@ -83,7 +84,8 @@ def normalise_positions(fmap: torch.Tensor) -> torch.Tensor:
 
 def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "flatten", classes: int | None = None,
                      hidden: int = 128, dropout: float = 0.5, epochs: int = 12, batch_size: int = 64,
-                     lr: float = 1e-3, unit: bool = False, seed: int = 0) -> nn.Module:
+                     lr: float = 1e-3, unit: bool = False, seed: int = 0,
+                     device: str | torch.device = "cpu") -> nn.Module:
     """Fit a ``C`` on frozen feature maps with Adam and cross-entropy.
 
     Parameters
@@ -98,11 +100,13 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
     unit : train on :func:`normalise_positions` of the maps instead of the raw maps.
     seed : seeds the initialisation, the batch order and the dropout; the global torch random
         state is left as it was. Same seed, same machine: the same weights.
+    device : where the training runs (:func:`nesy.device.resolve`): the initialisation and the
+        batch order are drawn on the CPU, each batch is moved there.
 
     Returns
     -------
-    The classifier, frozen (``requires_grad=False``) in eval mode; it takes maps as given (it
-    does not normalise them itself).
+    The classifier on the CPU, frozen (``requires_grad=False``) in eval mode; it takes maps as
+    given (it does not normalise them itself).
     """
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}; got {head!r}")
@@ -114,26 +118,30 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
     x = (normalise_positions(fmaps) if unit else fmaps).float()
     _, k, h, w = x.shape
     build = FlattenClassifier if head == "flatten" else PooledClassifier
-    with torch.random.fork_rng(devices=[]):
+    device = devices.resolve(device)
+    with torch.random.fork_rng(devices=devices.rng_devices(device)):
         torch.manual_seed(seed)
-        net = build(k, h, w, classes, hidden=hidden, dropout=dropout)
+        net = build(k, h, w, classes, hidden=hidden, dropout=dropout).to(device)
         opt = torch.optim.Adam(net.parameters(), lr=lr)
         gen = torch.Generator().manual_seed(seed + 1)
         net.train()
         for _ in range(epochs):
             for idx in torch.randperm(x.shape[0], generator=gen).split(batch_size):
                 opt.zero_grad()
-                F.cross_entropy(net(x[idx]), labels[idx]).backward()
+                F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)).backward()
                 opt.step()
     net.eval().requires_grad_(False)
-    return net
+    return net.to(devices.CPU)
 
 
 @torch.no_grad()
 def classifier_accuracy(classifier: nn.Module, fmaps: torch.Tensor, labels: torch.Tensor, *, unit: bool = False,
-             batch_size: int = 256) -> float:
+             batch_size: int = 256, device: str | torch.device = "cpu") -> float:
     """Accuracy (%) of ``classifier`` on ``fmaps (N, K, H, W)`` (normalised per position first
-    when ``unit``) against ``labels (N,)``."""
+    when ``unit``) against ``labels (N,)``; the batches run on ``device`` (the classifier is
+    moved there for the call and back)."""
     x = normalise_positions(fmaps) if unit else fmaps
-    pred = torch.cat([classifier(x[i:i + batch_size]).argmax(1) for i in range(0, x.shape[0], batch_size)])
+    with devices.placed(classifier, device) as device:
+        pred = torch.cat([classifier(x[i:i + batch_size].to(device)).argmax(1).cpu()
+                          for i in range(0, x.shape[0], batch_size)])
     return 100.0 * float((pred == labels).float().mean())

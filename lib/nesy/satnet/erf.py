@@ -13,8 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nesy import device as devices
 
-def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progress=None) -> torch.Tensor:
+
+def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progress=None,
+                               device: str | torch.device = "cpu") -> torch.Tensor:
     """ERF maps of every feature position, for each image.
 
     Parameters
@@ -22,21 +25,23 @@ def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progr
     extractor : pixels ``(B, C, S, S)`` -> feature map ``(B, K, H, W)`` (frozen, eval mode).
     images : (B, C, S, S) float, the extractor's input.
     progress : optional callable(done, total) after every position.
+    device : where the gradients are computed (:func:`nesy.device.resolve`); the extractor is
+        moved there for the call and back.
 
     Returns
     -------
-    Tensor (B, H*W, S, S) float32: ``|d sum_k f[b, k, h, w] / d x_b|`` summed over colour
+    Tensor (B, H*W, S, S) float32 on the CPU: ``|d sum_k f[b, k, h, w] / d x_b|`` summed over colour
     channels, position ``h * W + w``. (In eval mode the images of a batch are independent,
     so one backward pass per position gives every image's map.)
     """
-    x = images.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
+    with devices.placed(extractor, device) as device, torch.enable_grad():
+        x = images.detach().to(device).clone().requires_grad_(True)
         fmap = extractor(x)
         _, _, H, W = fmap.shape
         out = torch.empty(images.shape[0], H * W, images.shape[2], images.shape[3])
         for pos in range(H * W):
             (grad,) = torch.autograd.grad(fmap[:, :, pos // W, pos % W].sum(), x, retain_graph=pos < H * W - 1)
-            out[:, pos] = grad.abs().sum(1)
+            out[:, pos] = grad.abs().sum(1).cpu()
             if progress is not None:
                 progress(pos + 1, H * W)
     return out

@@ -67,6 +67,11 @@ def train_visatnet(train: torch.Tensor, val: torch.Tensor, *, m: int, epochs: in
                    seed: int = 0, progress=None) -> tuple[ViSATNet, History]:
     """Train one Vi-SATNet on one class's feature vectors.
 
+    Runs on the CPU, whatever a chapter's ``device``: the layer's forward and backward are the
+    compiled mixing-method kernel (``nesy._C``, CPU only), and what is pure torch around it (the
+    masks, the Eq. 5 loss, Adam on ``S``) is a few small tensor operations per batch: nothing
+    worth moving to a GPU.
+
     Parameters
     ----------
     train, val : Tensor (N, n, k)

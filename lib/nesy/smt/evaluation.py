@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from nesy import device as devices
 from nesy import saliency_metrics as sm
 
 from .attribution import first_layer_ig
@@ -66,6 +67,7 @@ def evaluate_image(
     ig_steps: int = 200, n_thresholds: int = 100, optbox_cells: int = 10, optbox_min_cells: int = 2,
     backend: str = "highs", timeout_s: float = 600.0, internal_batch_size: int = 16, attributions: torch.Tensor | None = None,
     top_k_rule: str = "reference", crop_normalise: str = "minmax", box_search: str = "pruned", forward=None,
+    device: str | torch.device = "cpu",
 ) -> ImageEvaluation:
     """Every Table 1 method on one image ``(3, H, W)`` (pixels in [0, 1]) of class `label`.
 
@@ -86,6 +88,10 @@ def evaluate_image(
     method, every box forwarded: the same scores, slower; for benchmarks and tests).
     forward: what the crops go through (default `model`; e.g. :func:`nesy.inference.fast_forward`
     of it: the same network on ONNX Runtime). IG and Grad-CAM always use `model`.
+    device: where first-layer IG, pixel IG and Grad-CAM run (:func:`nesy.device.resolve`; `model`
+    is moved there for each and back). The crops go through `forward` (give
+    ``fast_forward(model, device=device)`` to run them there too) or else through `model` on its
+    own device; the mask solvers run on the CPU.
     """
     if box_search not in BOX_SEARCHES:
         raise ValueError(f"box_search must be one of {BOX_SEARCHES}; got {box_search!r}")
@@ -101,17 +107,19 @@ def evaluate_image(
     size = tuple(x.shape[-2:])
     if attributions is None:
         with clock("first-layer IG"):
-            _, attr = first_layer_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size)
+            _, attr = first_layer_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size,
+                                     device=device)
             attributions = attr[0]
     out.attributions = attributions
     crops_through = model if forward is None else forward
-    shared = sm.BoxScorer(crops_through, x, label, crop_normalise=crop_normalise)
+    crops_to = devices.of(model) if forward is None and isinstance(model, torch.nn.Module) else devices.CPU
+    shared = sm.BoxScorer(crops_through, x, label, crop_normalise=crop_normalise, device=crops_to)
     scorers: list = [shared]
 
     def scorer_for_method():
         if box_search == "pruned":
             return shared
-        scorers.append(sm.BoxScorer(crops_through, x, label, crop_normalise=crop_normalise, prune=False))
+        scorers.append(sm.BoxScorer(crops_through, x, label, crop_normalise=crop_normalise, prune=False, device=crops_to))
         return scorers[-1]
 
     limit = {"timeout_s": timeout_s} if backend == "z3" else {"time_limit_s": timeout_s}
@@ -129,9 +137,10 @@ def evaluate_image(
         out.lsc["SMUG_base"] = sm.lsc(model, x, main.smug_base, label, n_thresholds=n_thresholds, scorer=scorer_for_method())
     out.sparsity["SMUG_base"] = main.sparsity_base
     with clock("pixel IG"):
-        out.maps["IG"] = sm.pixel_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size)[0]
+        out.maps["IG"] = sm.pixel_ig(model, x[None], [label], n_steps=ig_steps, internal_batch_size=internal_batch_size,
+                                     device=device)[0]
     with clock("Grad-CAM"):
-        out.maps["GRADCAM"] = sm.grad_cam(model, x[None], [label])[0]
+        out.maps["GRADCAM"] = sm.grad_cam(model, x[None], [label], device=device)[0]
     for name in ("IG", "GRADCAM"):
         with clock(f"LSC: {name}"):
             out.lsc[name] = sm.lsc(model, x, out.maps[name], label, n_thresholds=n_thresholds, scorer=scorer_for_method())

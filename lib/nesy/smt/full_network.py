@@ -32,6 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nesy import device as devices
+
 STATUSES = ("optimal", "unknown", "infeasible")
 
 
@@ -53,15 +55,17 @@ class MLP(nn.Module):
 
 def train_mlp(
     images: torch.Tensor, labels: torch.Tensor, *, hidden: int = 32, epochs: int = 8, batch_size: int = 128,
-    learning_rate: float = 1e-2, seed: int = 0,
+    learning_rate: float = 1e-2, seed: int = 0, device: str | torch.device = "cpu",
 ) -> MLP:
-    """Train :class:`MLP` with Adam and softmax cross-entropy; returns it in eval mode.
+    """Train :class:`MLP` with Adam and softmax cross-entropy; returns it in eval mode, on the CPU
+    (where the z3 and HiGHS encodings read its weights).
 
     images: uint8 ``(N, 28, 28)`` (scaled to [0, 1] here); labels: int64 ``(N,)`` in [0, 10).
     One shuffled pass over the N images per epoch in batches of `batch_size`; the step size
     starts at `learning_rate` and falls to 0 over the run on a cosine. seed: the
     initialisation and the batch order; the global torch random state is left as it was.
-    Same seed, same machine: the same weights.
+    Same seed, same machine: the same weights. device: where the training runs
+    (:func:`nesy.device.resolve`); the initialisation and the batch order are drawn on the CPU.
 
     Departure: the paper writes "10 output nodes with sigmoid"; the reference code's
     ``models/train_mnist.py`` trains a softmax output with categorical cross-entropy (Adam,
@@ -78,9 +82,11 @@ def train_mlp(
         raise ValueError(f"images must be (N, 28, 28) and labels (N,); got {tuple(images.shape)}, {tuple(labels.shape)}")
     x = images.reshape(len(images), -1).float() / 255.0
     y = labels.long()
+    device = devices.resolve(device)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = MLP(x.shape[1], hidden, 10)
+    model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     steps = epochs * -(-len(x) // batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
@@ -89,11 +95,11 @@ def train_mlp(
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=generator).split(batch_size):
             optimiser.zero_grad()
-            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
             optimiser.step()
             schedule.step()
     model.eval()
-    return model
+    return model.to(devices.CPU)
 
 
 @dataclass(frozen=True)

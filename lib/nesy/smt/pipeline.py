@@ -82,10 +82,10 @@ def explain_from_attributions(
 
 
 def explain(model, x: torch.Tensor, label: int, k: int = 3000, gamma: float = 0.0, *, n_steps: int = 200,
-            constraint: str = "reference", **options) -> SmugExplanation:
+            constraint: str = "reference", device: str | torch.device = "cpu", **options) -> SmugExplanation:
     """SMUG for one image ``(3, S, S)`` (pixels in [0, 1]) and class `label` with a
-    :class:`nesy.models.SplitModel`: IG (``n_steps``), top-k, mask (in the `constraint` mode),
-    maps. ``options`` go to :func:`explain_from_attributions`."""
+    :class:`nesy.models.SplitModel`: IG (``n_steps``, on ``device``), top-k, mask (in the
+    `constraint` mode), maps. ``options`` go to :func:`explain_from_attributions`."""
     lin = linearise(model.first, tuple(x.shape[-2:]), constraint)
-    _, attr = first_layer_ig(model, x[None], [label], n_steps=n_steps)
+    _, attr = first_layer_ig(model, x[None], [label], n_steps=n_steps, device=device)
     return explain_from_attributions(lin, x, attr[0], k, gamma, **options)

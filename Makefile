@@ -3,6 +3,7 @@
 #   make test                               environment + the test suite
 #   make chapter C=ltn_crash PROFILE=paper  one chapter with a profile, then rebuild the HTML
 #   make book CHAPTERS="ltn_crash smug"     a book of some chapters; FORCE=1 re-executes up-to-date ones
+#   make serve [PORT=8000]                  serve the built book on http://127.0.0.1:8000 for local reading
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 ENV_STAMP := $(VENV)/.nesy-env
 NODE_STAMP := node_modules/.nesy-npm
 
-.PHONY: env book test chapter bench clean
+.PHONY: env book test chapter bench clean serve
 
 CSRC := $(shell find csrc -name '*.cpp' -o -name '*.h' 2>/dev/null)
 
@@ -49,6 +50,14 @@ chapter: env
 	@test -n "$(C)" || { echo "usage: make chapter C=<chapter> [PROFILE=default|paper]"; exit 2; }
 	$(PY) -m nesy.book run $(C) --profile $(PROFILE) $(RUN_FLAGS)
 	$(PY) -m nesy.book build
+
+# The built book on 127.0.0.1 only (Ctrl-C stops it); it needs `make book` first, not the venv's
+# packages, so any python3 serves it when .venv is missing.
+PORT ?= 8000
+serve:
+	@test -f book/_build/html/index.html || { echo "no built book at book/_build/html: run make book first" >&2; exit 1; }
+	@echo "serving book/_build/html on http://127.0.0.1:$(PORT)/ (Ctrl-C stops it)"
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m http.server $(PORT) --bind 127.0.0.1 --directory book/_build/html
 
 clean:
 	rm -rf book/_build book/*.ipynb book/results book/figures book/vendor

@@ -118,3 +118,9 @@ def test_a_partial_book_lists_only_its_chapters(smoke_book, tmp_path):
         assert "This build holds 1 of the 4 chapters" in text and "smug.html" not in text
     with pytest.raises(runner.ParameterError, match="CHAPTERS must name"):
         build.build(book, chapters=["no_such"])
+
+
+def test_the_environment_part_counts_what_chapters_import_not_test_tools():
+    installed = reuse.runtime_distributions()
+    assert {"torch", "numpy", "papermill", "nesy"} <= set(installed)
+    assert "pytest" not in installed and "hypothesis" not in installed

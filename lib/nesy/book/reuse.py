@@ -9,7 +9,9 @@ run's *fingerprint*):
   which only runs and renders chapters) and build products (``*.so``, ``__pycache__``);
 - ``kernels``: ``csrc/``, ``setup.py`` and ``pyproject.toml`` (what the compiled ops are built from);
 - ``data``: ``data/registry.yaml`` (the datasets' pins);
-- ``environment``: the Python version and every installed distribution's name and version.
+- ``environment``: the Python version and the installed version of every distribution the
+  chapters can import: ``nesy``'s requirements with its ``book`` extra, and theirs, recursively
+  (test tools such as pytest do not count).
 
 The runner records the fingerprint in the executed notebook's metadata (``nesy_run``), with the
 SHA256 of every file the run published (``results/<chapter>.json``, ``figures/<chapter>/*``).
@@ -78,9 +80,33 @@ def _cells(source: Path, kind: str) -> list:
     return [[cell.source, sorted(cell.metadata.get("tags", []))] for cell in notebook.cells if cell.cell_type == kind]
 
 
+def runtime_distributions(root: str = "nesy", extras: tuple[str, ...] = ("book",)) -> dict[str, str]:
+    """Name -> installed version of ``root`` and of every distribution it requires (with
+    ``extras``), recursively; requirements that are not installed are left out."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found, queue = {}, [(root, extras)]
+    while queue:
+        name, wanted = queue.pop()
+        key = canonicalize_name(name)
+        if key in found:
+            continue
+        try:
+            found[key] = metadata.version(name)
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            requirement = Requirement(text)
+            markers = [{"extra": extra} for extra in ("", *wanted)]
+            if requirement.marker is None or any(requirement.marker.evaluate(m) for m in markers):
+                queue.append((requirement.name, tuple(requirement.extras)))
+    return dict(sorted(found.items()))
+
+
 def _environment() -> str:
-    installed = sorted({f"{d.metadata['Name']}=={d.version}".lower() for d in metadata.distributions() if d.metadata["Name"]})
-    return _json_digest([platform.python_version(), installed])
+    return _json_digest([platform.python_version(), runtime_distributions()])
 
 
 def fingerprint(chapter: str, parameters: Mapping[str, Any]) -> dict[str, str]:

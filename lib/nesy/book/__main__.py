@@ -72,10 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         chosen = getattr(arguments, "chapters", None)
         if chosen is not None:
-            chosen = [name for item in chosen for name in item.split()]  # CHAPTERS="a b" arrives as one word
-            unknown = sorted(set(chosen) - set(runner.chapters()))
-            if unknown or not chosen:
-                raise ParameterError(f"--chapters must name chapters among {runner.chapters()}, got {chosen!r}")
+            chosen = runner.chosen_chapters(chosen)
         if arguments.command == "run":
             runner.run_chapter(arguments.chapter, arguments.profile, _overrides(arguments.set), force=arguments.force)
         elif arguments.command == "build":

@@ -50,6 +50,15 @@ def chapters() -> list[str]:
     return sorted(p.stem for p in paths.CHAPTERS.glob("*.py") if (paths.PARAMS / p.stem).is_dir())
 
 
+def chosen_chapters(names: list[str]) -> list[str]:
+    """``names`` (``CHAPTERS="a b"`` may arrive as one word), checked against :func:`chapters`."""
+    chosen = [name for item in names for name in item.split()]
+    unknown = sorted(set(chosen) - set(chapters()))
+    if unknown or not chosen:
+        raise ParameterError(f"CHAPTERS must name chapters among {chapters()}, got {chosen!r}")
+    return chosen
+
+
 def _failing_cell(notebook: nbformat.NotebookNode) -> str:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):

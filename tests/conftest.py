@@ -9,6 +9,21 @@ from nesy import paths
 
 
 
+@pytest.fixture
+def real_data():
+    """``real_data(data.mnist, "test")``: a dataset from the project cache or the offline mirror
+    (:mod:`nesy.data`); the test is skipped, naming what is missing, when neither has it."""
+    from nesy.data import DataUnavailableError
+
+    def load(loader, *args, **kwargs):
+        try:
+            return loader(*args, **kwargs)
+        except DataUnavailableError as exc:
+            pytest.skip(f"{loader.__name__}: the dataset is unavailable here ({exc})")
+
+    return load
+
+
 @pytest.fixture(scope="session")
 def smoke_book(tmp_path_factory):
     """Run every chapter at its ``smoke`` profile into a temporary book and build the HTML.

@@ -200,6 +200,16 @@ def test_no_source_gives_one_clear_error(env, monkeypatch):
     assert not (env / "cache" / "mnist" / LABELS).exists()
 
 
+@pytest.mark.parametrize("loader", ["imagenette", "cifar10"])
+def test_a_loader_with_a_fallback_names_both_copies_when_neither_is_found(env, monkeypatch, loader):
+    monkeypatch.setenv("NESY_DATA_MIRROR", str(env / "no_mirror"))
+    with pytest.raises(data.DataUnavailableError) as info:
+        getattr(data, loader)("val" if loader == "imagenette" else "test")
+    sources_tried = [source for source, _ in info.value.attempts]
+    assert sources_tried == ["project cache", "offline mirror", "download"] * 2   # the mirror's copy, then the canonical
+    assert "network disabled in tests" in str(info.value)                           # the canonical download was tried
+
+
 def test_offline_switch_skips_download(env, monkeypatch):
     monkeypatch.setenv("NESY_DATA_MIRROR", str(env / "no_mirror"))
     monkeypatch.setenv("NESY_DATA_OFFLINE", "1")

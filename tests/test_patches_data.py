@@ -8,8 +8,8 @@ from nesy.data.loader_cifar10 import CLASSES
 from nesy.data.loader_fer2013 import EMOTIONS, HAPPY
 
 
-def test_cifar10_from_the_mirror_in_class_order():
-    x, y = data.cifar10("test")
+def test_cifar10_from_the_mirror_in_class_order(real_data):
+    x, y = real_data(data.cifar10, "test")
     assert x.shape == (10_000, 32, 32, 3) and x.dtype == torch.uint8
     assert torch.equal(torch.bincount(y), torch.full((10,), 1000))
     assert torch.all(y[1:] >= y[:-1])             # sorted by class, then file name
@@ -18,8 +18,8 @@ def test_cifar10_from_the_mirror_in_class_order():
         data.cifar10("validation")
 
 
-def test_fer2013_from_the_mirror_with_the_kaggle_label_order():
-    x, y = data.fer2013("test")
+def test_fer2013_from_the_mirror_with_the_kaggle_label_order(real_data):
+    x, y = real_data(data.fer2013, "test")
     assert x.shape == (7_178, 48, 48) and x.dtype == torch.uint8
     assert torch.all(y[1:] >= y[:-1])
     assert EMOTIONS[HAPPY] == "happy" and int((y == HAPPY).sum()) == 1774
@@ -27,11 +27,11 @@ def test_fer2013_from_the_mirror_with_the_kaggle_label_order():
         data.fer2013("val")
 
 
-def test_fer2013_usages_split_the_test_set_and_name_the_allowed_values():
-    public, y_public = data.fer2013("test", usage="PublicTest")
-    private, _ = data.fer2013("test", usage="PrivateTest")
+def test_fer2013_usages_split_the_test_set_and_name_the_allowed_values(real_data):
+    public, y_public = real_data(data.fer2013, "test", usage="PublicTest")
+    private, _ = real_data(data.fer2013, "test", usage="PrivateTest")
     assert len(public) == len(private) == 3589 and len(y_public) == 3589
-    whole, _ = data.fer2013("test")
+    whole, _ = real_data(data.fer2013, "test")
     assert torch.equal(torch.sort(torch.cat([public, private]).flatten(1).sum(1).float())[0],
                        torch.sort(whole.flatten(1).sum(1).float())[0])
     with pytest.raises(ValueError, match="PublicTest"):

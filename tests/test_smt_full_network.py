@@ -68,8 +68,8 @@ def test_mlp_weights_match_forward_and_training_learns():
     assert accuracy > 0.9
 
 
-def test_train_mlp_is_seeded_and_leaves_the_global_random_state():
-    images, labels = data.mnist("test")
+def test_train_mlp_is_seeded_and_leaves_the_global_random_state(real_data):
+    images, labels = real_data(data.mnist, "test")
     before = torch.get_rng_state()
     a = smt.train_mlp(images[:512], labels[:512], epochs=1, seed=3)
     assert torch.equal(torch.get_rng_state(), before)
@@ -79,12 +79,12 @@ def test_train_mlp_is_seeded_and_leaves_the_global_random_state():
     assert not torch.equal(a.hidden.weight, c.hidden.weight)
 
 
-def test_train_mlp_reaches_90_percent_on_real_mnist_in_a_second():
+def test_train_mlp_reaches_90_percent_on_real_mnist_in_a_second(real_data):
     # 10,000 training images, 3 epochs (~0.5 s on one core); the chapter's default (all 60,000
     # images, 8 epochs) is measured in the chapter. 88 % on the first 2,000 test images (the
     # harder half of the test set) leaves ~2 points below what seeds 0-2 reach.
-    train_x, train_y = data.mnist("train")
-    test_x, test_y = data.mnist("test")
+    train_x, train_y = real_data(data.mnist, "train")
+    test_x, test_y = real_data(data.mnist, "test")
     model = smt.train_mlp(train_x[:10000], train_y[:10000], epochs=3, seed=0)
     with torch.no_grad():
         accuracy = (model(test_x[:2000].float().reshape(2000, -1) / 255).argmax(1) == test_y[:2000]).float().mean()

@@ -53,7 +53,8 @@ def _root(split: str, progress: bool | None) -> Path:
         try:
             return unpack_archive("imagenette", CANONICAL, progress=progress) / "imagenette2-320" / split
         except DataUnavailableError as canonical_error:
-            raise DataUnavailableError(f"imagenette {split}: {mirror_error}\n{canonical_error}") from None
+            raise DataUnavailableError(f"imagenette {split}: {mirror_error}\n{canonical_error}",
+                                       mirror_error.attempts + canonical_error.attempts) from None
 
 
 def _select(root: Path, split: str, per_class: int | None) -> list[str]:

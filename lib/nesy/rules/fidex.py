@@ -152,10 +152,16 @@ class Fidex:
 
     Examples
     --------
-    >>> qil = QIL.fit(x_train, n_steps=50)                                    # doctest: +SKIP
-    >>> fidex = Fidex(x_train, pred_train, qil, train_y=y_train, seed=1)      # doctest: +SKIP
-    >>> print(fidex.explain(x_test[:1], pred_test[:1])[0])                    # doctest: +SKIP
-    X406>=0.0157 X350<0.45 -> class 7
+    Three features in [0, 1]; the model's class is 1 when the first exceeds 0.5:
+
+    >>> import torch
+    >>> from nesy.rules import QIL
+    >>> x_train = torch.rand(200, 3, generator=torch.Generator().manual_seed(0))
+    >>> pred_train = (x_train[:, 0] > 0.5).long()
+    >>> qil = QIL.fit(x_train, n_steps=20)
+    >>> fidex = Fidex(x_train, pred_train, qil, seed=1, dropout_dim=0.0, dropout_hyp=0.0)
+    >>> print(fidex.explain(x_train[:1], pred_train[:1])[0])
+    X0<0.521132 X2<0.637022 X2>=0.0416678 -> class 0
     """
 
     def __init__(

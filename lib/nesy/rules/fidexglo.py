@@ -117,8 +117,17 @@ class FidexGlo:
 
     Examples
     --------
-    >>> glo = FidexGlo(heuristic=1, max_iterations=25, dropout_dim=0.95, dropout_hyp=0.95, seed=1)  # doctest: +SKIP
-    >>> ruleset = glo.fit(x_train, pred_train, QIL.fit(x_train, 100), train_y=y_train)           # doctest: +SKIP
+    The model's class is 1 when the first of three features exceeds 0.5; the rule covering most
+    training samples comes first:
+
+    >>> import torch
+    >>> from nesy.rules import QIL
+    >>> x_train = torch.rand(200, 3, generator=torch.Generator().manual_seed(0))
+    >>> pred_train = (x_train[:, 0] > 0.5).long()
+    >>> glo = FidexGlo(heuristic=1, dropout_dim=0.0, dropout_hyp=0.0, seed=1)
+    >>> ruleset = glo.fit(x_train, pred_train, QIL.fit(x_train, 20))
+    >>> print(ruleset.rules[0])
+    X0>=0.521132 -> class 1
     """
 
     def __init__(self, heuristic=1, *, progress: bool = False, chunk_size: int = 512, **fidex_settings):

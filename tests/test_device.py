@@ -125,3 +125,31 @@ def test_conv_ltn_training_is_bit_identical_on_the_cpu_and_restores_ltn_device()
     _same_weights(trained)
     outputs = [conv_ltn.predict(trained[0], validation_world, **kw) for kw in CPU_FORMS]
     assert all(torch.equal(outputs[0][name], other[name]) for other in outputs[1:] for name in outputs[0])
+
+
+def test_cpu_threads_sets_and_restores_the_thread_count_even_on_an_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError, match="inside"):
+        with devices.cpu_threads(1):
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    with devices.cpu_threads(None):
+        assert torch.get_num_threads() == before
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="n must be"):
+            with devices.cpu_threads(bad):
+                pass
+
+
+def test_fit_trains_on_the_threads_it_is_given_and_gives_them_back():
+    seen = []
+
+    class Probe(torch.nn.Linear):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    before = torch.get_num_threads()
+    pm.fit(Probe(3, 2), (torch.randn(8, 3),), torch.arange(8) % 2, epochs=1, batch_size=4, learning_rate=1e-3, threads=1)
+    assert seen == [1, 1] and torch.get_num_threads() == before

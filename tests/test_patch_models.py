@@ -1,4 +1,6 @@
 """The second models behind the QIL's staircase, the frozen-backbone branch and the second methodology."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -102,6 +104,41 @@ def test_backbone_features_are_cached_and_checked(tmp_path, monkeypatch):
         bb.backbone_features(images, backbone="resnet")
 
 
+def test_finetuned_backbone_is_cached_and_gives_its_own_features(tmp_path, monkeypatch):
+    monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
+    g = torch.Generator().manual_seed(11)
+    images, labels = torch.rand(12, 3, 16, 16, generator=g), torch.arange(12) % 2
+    kw = dict(size=32, epochs=1, learning_rate=1e-3, batch_size=6, seed=0)
+    tuned = bb.finetune(images, labels, 2, **kw)
+    assert len(tuned["loss per epoch"]) == 1 and bool(torch.isfinite(tuned["loss per epoch"]).all())
+    again = bb.finetune(images, labels, 2, **kw)                               # the cache
+    assert all(torch.equal(tuned[k], again[k]) for k in tuned)
+    imagenet, features = bb.backbone_features(images, size=32), bb.backbone_features(images, size=32, weights=tuned)
+    assert features.shape == imagenet.shape and not torch.allclose(features, imagenet, atol=1e-4)
+    assert torch.equal(bb.backbone_features(images, size=32), imagenet)          # ImageNet features keep their entry
+    other = bb.finetune(images, labels.flip(0), 2, **kw)                          # other labels, another model
+    assert not torch.equal(other["loss per epoch"], tuned["loss per epoch"])
+    with pytest.raises(ValueError, match="labels"):
+        bb.finetune(images, labels[:5], 2, **kw)
+    with pytest.raises(ValueError, match="n_classes"):
+        bb.finetune(images, labels, 1, **kw)
+    with pytest.raises(ValueError, match="finetune_epochs"):
+        pp.PipelineSettings(image_branch="small", finetune_epochs=2)
+
+
+def test_fit_checks_its_schedule_and_smoothing():
+    model = torch.nn.Linear(3, 2)
+    x, y = torch.randn(8, 3), torch.arange(8) % 2
+    with pytest.raises(ValueError, match="schedule"):
+        pm.fit(model, (x,), y, epochs=1, batch_size=4, learning_rate=1e-3, schedule="cosine")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        pm.fit(model, (x,), y, epochs=1, batch_size=4, learning_rate=1e-3, loss="one_vs_rest", label_smoothing=0.1)
+    flipped = []
+    pm.fit(model, (x,), y, epochs=2, batch_size=4, learning_rate=1e-3, schedule="one_cycle",
+           augment=lambda batch, g: flipped.append(1) or (-batch[0],))
+    assert len(flipped) == 4                                                      # every batch, every epoch
+
+
 def test_per_class_model_learns_one_vs_rest():
     g = torch.Generator().manual_seed(7)
     y = torch.randint(0, 3, (120,), generator=g)
@@ -147,14 +184,17 @@ def _tiny_images(n, seed):
     return x, y
 
 
+# the pipeline on 8x8 images with the EfficientNet-Lite0 branch at its smallest size (seconds)
+TINY_ON_LITE0 = dict(patch_size=3, patches_per_image=12, mlp_batch_size=64, second_learning_rate=3e-3, prob_widths=(4,),
+                     upsample=1, image_branch="efficientnet-lite0", backbone_size=32, qil_steps=20, dropout=0.5)
+
+
 def test_pipeline_on_a_frozen_backbone_with_both_methodologies(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
     x, y = _tiny_images(80, 0)
     xt, yt = _tiny_images(30, 1)
-    s = pp.PipelineSettings(patch_size=3, patches_per_image=12, mlp_epochs=4, mlp_batch_size=64, second_epochs=6,
-                            second_batch_size=16, second_learning_rate=3e-3, prob_widths=(4,), upsample=1,
-                            image_branch="efficientnet-lite0", backbone_size=32, methodology=2, qil_steps=20,
-                            max_iterations=5, dropout=0.5, heuristics=(1, 2), rule_samples=40)
+    s = pp.PipelineSettings(**TINY_ON_LITE0, mlp_epochs=4, second_epochs=6, second_batch_size=16, methodology=2,
+                            max_iterations=5, heuristics=(1, 2), rule_samples=40)
     r = pp.run(x, y, xt, yt, 2, s, extra_methodologies=(1,))
     assert r.main.methodology == 2 and set(r.main.rulesets) == {1, 2} and set(r.extra) == {1}
     assert r.image_features[0].shape == (80, 1280 * bb.POOL_GRID ** 2)
@@ -167,6 +207,28 @@ def test_pipeline_on_a_frozen_backbone_with_both_methodologies(tmp_path, monkeyp
         pp.baseline(x, y, xt, yt, 2, runs=1, epochs=1, batch_size=16, learning_rate=1e-3, image_branch="efficientnet-lite0")
     with pytest.raises(ValueError, match="methodology"):
         pp.PipelineSettings(methodology=3)
+
+
+def test_pipeline_with_a_finetuned_backbone_and_its_ablation(tmp_path, monkeypatch):
+    monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
+    x, y = _tiny_images(40, 0)
+    xt, yt = _tiny_images(12, 1)
+    s = pp.PipelineSettings(**TINY_ON_LITE0, mlp_epochs=2, second_epochs=2, second_batch_size=8, finetune_epochs=1,
+                            max_iterations=3)
+    r = pp.run(x, y, xt, yt, 2, s)
+    assert len(r.finetune_history) == 1 and "fine-tune backbone" in r.seconds
+    assert r.image_features[0].shape == r.imagenet_features[0].shape
+    assert not torch.allclose(r.image_features[0], r.imagenet_features[0], atol=1e-4)
+    first = pp.baseline(x, y, xt, yt, 2, runs=1, epochs=1, batch_size=8, learning_rate=1e-3,
+                        image_branch="efficientnet-lite0", image_features=r.image_features)[0]
+    rows = pp.backbone_ablation(r, first, epochs=1, batch_size=8, learning_rate=1e-3)
+    assert [(row["backbone"], row["training images"]) for row in rows] == [
+        ("ImageNet weights", 10), ("ImageNet weights", 20), ("ImageNet weights", 40), ("fine-tuned 1 epoch", 40)]
+    assert rows[-1]["test accuracy"] == first["test_accuracy"]
+    frozen = pp.run(x, y, xt, yt, 2, dataclasses.replace(s, finetune_epochs=0))
+    assert frozen.image_features is frozen.imagenet_features and frozen.finetune_history is None
+    rows = pp.backbone_ablation(frozen, {"test_accuracy": 50.0}, epochs=1, batch_size=8, learning_rate=1e-3)
+    assert [row["backbone"] for row in rows] == ["ImageNet weights"] * 3 and rows[-1]["test accuracy"] == 50.0
 
 
 def test_training_on_precomputed_steps_is_training_the_model():

@@ -6,8 +6,12 @@ image, the QIL fitted on the rule features, then the second model of the first m
 (:class:`~nesy.rules.patch_model.PerClassModel`, Fig. 2), and FidexGlo rulesets of its
 classes with one or more covering heuristics. It times each stage (the paper's Table 8).
 ``extra_methodologies`` trains and explains the other methodology's model on the same
-features (an ablation row). :func:`baseline` trains the image-only network several times
-(Table 6).
+features (an ablation row). With the EfficientNet-Lite0 image branch, the backbone's
+features of the images after the QIL are computed once, with its ImageNet weights or, when
+``finetune_epochs`` > 0, after fine-tuning it on the training images
+(:func:`nesy.rules.backbone.finetune`). :func:`baseline` trains the image-only network
+several times (Table 6); :func:`backbone_ablation` measures what the ImageNet and the
+fine-tuned features give it.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from .qil import QIL
 from .ruleset import Ruleset
 from .stats import RulesetStats, evaluate
 
-__all__ = ["PipelineSettings", "PatchRulesRun", "ExplainedModel", "run", "baseline", "subset", "mean_std",
+__all__ = ["PipelineSettings", "PatchRulesRun", "ExplainedModel", "run", "baseline", "backbone_ablation", "subset", "mean_std",
            "IMAGE_BRANCHES", "METHODOLOGIES"]
 
 #: the chapter's image branches: trained from scratch, a frozen pretrained backbone, the paper's VGG-16
@@ -52,6 +56,9 @@ class PipelineSettings:
     image_branch: str = "vgg16"         # one of IMAGE_BRANCHES
     image_widths: tuple = (32, 64)
     backbone_size: int = 224            # images resized to this for a pretrained backbone (224)
+    finetune_epochs: int = 0            # > 0: EfficientNet-Lite0 fine-tuned on the images first (the paper trains VGG-16)
+    finetune_learning_rate: float = 5e-4
+    finetune_frozen_blocks: int = 3     # the stem and these first MBConv blocks keep their ImageNet weights
     pretrained: bool = True
     staircase: bool = True              # the QIL's staircase in front of the second model
     methodology: int = 1                # 1 (2 for FER2013)
@@ -67,6 +74,10 @@ class PipelineSettings:
             raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {self.image_branch!r}")
         if self.methodology not in METHODOLOGIES:
             raise ValueError(f"methodology must be one of {METHODOLOGIES}, got {self.methodology!r}")
+        if isinstance(self.finetune_epochs, bool) or not isinstance(self.finetune_epochs, int) or self.finetune_epochs < 0:
+            raise ValueError(f"finetune_epochs must be an integer >= 0, got {self.finetune_epochs!r}")
+        if self.finetune_epochs and self.image_branch != "efficientnet-lite0":
+            raise ValueError(f"finetune_epochs > 0 needs image_branch='efficientnet-lite0', got {self.image_branch!r}")
         if not self.heuristics or any(h not in (1, 2) for h in self.heuristics):
             raise ValueError(f"heuristics must be a non-empty tuple of 1 and/or 2, got {self.heuristics!r}")
 
@@ -106,6 +117,8 @@ class PatchRulesRun:
     main: ExplainedModel
     extra: dict = field(default_factory=dict)        # methodology -> ExplainedModel (ablations)
     image_features: tuple | None = None              # (train, test) backbone features of the images after the QIL
+    imagenet_features: tuple | None = None           # the same with the ImageNet weights (= image_features unless fine-tuned)
+    finetune_history: list | None = None             # the fine-tuning's mean loss per epoch
     rule_seeds: np.ndarray | None = None             # training samples whose local rules were computed
     seconds: dict = field(default_factory=dict)
     n_patches: dict = field(default_factory=dict)
@@ -133,9 +146,35 @@ def subset(n_total: int, n: int | None, seed: int) -> torch.Tensor:
     return order if n is None else order[: min(int(n), n_total)]
 
 
-def _backbone(images, s: PipelineSettings, progress: bool, desc: str, device) -> torch.Tensor:
+def _threads(image_branch: str) -> int | None:
+    """CPU threads for training a second model or baseline: one for the small networks (a small
+    CNN, dense layers on cached backbone features), torch's setting for one holding VGG-16."""
+    return None if image_branch == "vgg16" else pm.SMALL_MODEL_THREADS
+
+
+def _backbone(images, s: PipelineSettings, progress: bool, desc: str, device, weights=None) -> torch.Tensor:
     return bb.backbone_features(images, size=s.backbone_size, backbone=s.image_branch, progress=progress, desc=desc,
-                                device=device)
+                                device=device, weights=weights)
+
+
+def _image_features(qil, f_train, f_test, y_train, layout, s: PipelineSettings, progress, device, seconds):
+    """(ImageNet features, the second model's features, fine-tuning loss per epoch or None) of the
+    images after the QIL; each features pair is (train [N, F], test [M, F])."""
+    t = time.perf_counter()
+    images = {"train": bb.image_after_qil(qil, f_train, layout), "test": bb.image_after_qil(qil, f_test, layout)}
+    imagenet = tuple(_backbone(x, s, progress, f"backbone, {split}", device) for split, x in images.items())
+    seconds["backbone features"] = time.perf_counter() - t
+    if not s.finetune_epochs:
+        return imagenet, imagenet, None
+    t = time.perf_counter()
+    tuned = bb.finetune(images["train"], y_train, layout.n_classes, size=s.backbone_size, epochs=s.finetune_epochs,
+                        learning_rate=s.finetune_learning_rate, frozen_blocks=s.finetune_frozen_blocks,
+                        batch_size=s.second_batch_size, seed=s.seed,
+                        progress=progress, device=device)
+    features = tuple(_backbone(x, s, progress, f"fine-tuned backbone, {split}", device, tuned)
+                     for split, x in images.items())
+    seconds["fine-tune backbone"] = time.perf_counter() - t
+    return imagenet, features, tuned["loss per epoch"].tolist()
 
 
 def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: PipelineSettings, image_features,
@@ -175,7 +214,8 @@ def _second_model(methodology: int, layout, qil, f_train, f_test, y_train, s: Pi
         trained, fit_in = pm.AfterQIL(model), (steps, *train_in[1:])
     history = pm.fit(trained, fit_in, y_train, epochs=s.second_epochs, batch_size=s.second_batch_size,
                      learning_rate=s.second_learning_rate, weight_decay=s.weight_decay, seed=s.seed,
-                     progress=progress, desc=f"second model (methodology {methodology})", loss=loss, device=device)
+                     progress=progress, desc=f"second model (methodology {methodology})", loss=loss, device=device,
+                     threads=_threads(s.image_branch))
     return trained, fit_in, model, test_in, history
 
 
@@ -226,7 +266,7 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
     mlp = pm.PatchMLP(ds.patches.shape[1], n_classes, max(h, w) - s.patch_size)
     mlp_history = pm.fit(mlp, (ds.patches, ds.positions), ds.labels, epochs=s.mlp_epochs, batch_size=s.mlp_batch_size,
                          learning_rate=s.mlp_learning_rate, seed=s.seed, progress=progress, desc="patch MLP",
-                         device=device)
+                         device=device, threads=pm.SMALL_MODEL_THREADS)
     seconds["train patch MLP"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -241,12 +281,10 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
     seconds["patch probabilities"] = time.perf_counter() - t
 
     qil = QIL.fit(f_train, s.qil_steps)
-    image_features = None
+    imagenet_features = image_features = finetune_history = None
     if s.image_branch == "efficientnet-lite0":  # the first methodology's image branch and the baseline read these
-        t = time.perf_counter()
-        image_features = tuple(_backbone(bb.image_after_qil(qil, f, layout), s, progress, f"backbone, {split}", device)
-                               for split, f in (("train", f_train), ("test", f_test)))
-        seconds["backbone features"] = time.perf_counter() - t
+        imagenet_features, image_features, finetune_history = _image_features(qil, f_train, f_test, train_labels, layout,
+                                                                              s, progress, device, seconds)
     n = len(train_labels)
     seeds = None
     if s.rule_samples is not None and int(s.rule_samples) < n:
@@ -268,7 +306,8 @@ def run(train_images: torch.Tensor, train_labels: torch.Tensor, test_images: tor
     return PatchRulesRun(
         layout=layout, settings=s, mlp_history=mlp_history, accuracy=accuracy, train_features=f_train,
         test_features=f_test, train_labels=train_labels, test_labels=test_labels, qil=qil, main=main, extra=extra,
-        image_features=image_features, rule_seeds=seeds, seconds=seconds,
+        image_features=image_features, imagenet_features=imagenet_features, finetune_history=finetune_history,
+        rule_seeds=seeds, seconds=seconds,
         n_patches={"per_image": rows * cols, "mlp_training": len(ds), "train_total": rows * cols * len(train_labels),
                    "test_total": rows * cols * len(test_labels)},
     )
@@ -303,7 +342,7 @@ def baseline(train_images, train_labels, test_images, test_labels, n_classes: in
                             n_image_features=x_train.shape[1] if frozen else 1280, backbone_size=backbone_size)
         t = time.perf_counter()
         pm.fit(model, (x_train,), train_labels, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed + r,
-               device=device)
+               device=device, threads=_threads(image_branch))
         out.append({
             "run": r + 1,
             "train_accuracy": pm.accuracy(pm.predict_proba(model, (x_train,), 256, device), train_labels),
@@ -311,6 +350,38 @@ def baseline(train_images, train_labels, test_images, test_labels, n_classes: in
             "seconds": time.perf_counter() - t,
         })
     return out
+
+
+def backbone_ablation(r: PatchRulesRun, first_baseline: dict, *, epochs: int, batch_size: int, learning_rate: float,
+                      seed: int = 0, device: str | torch.device = "cpu") -> list[dict]:
+    """What the backbone's features give the image branch alone (one :func:`baseline` run each).
+
+    Rows ``{"backbone", "training images", "test accuracy"}``: the ImageNet features of a
+    quarter, a half and all of ``r``'s training images (a learning curve: a small last doubling
+    says more images at this scale would not close a gap), then, when the backbone was
+    fine-tuned, the fine-tuned features of all of them. ``first_baseline``: the chapter's first
+    baseline run on ``r.image_features`` (seed ``seed``), reused for the row it equals.
+    Empty for a run without a pretrained backbone.
+    """
+    if r.imagenet_features is None:
+        return []
+    n, tuned = len(r.train_labels), r.settings.finetune_epochs > 0
+    kw = dict(runs=1, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+              image_branch=r.settings.image_branch, device=device)
+    rows = []
+    for share in (4, 2, 1):
+        k = n // share
+        if share == 1 and not tuned:
+            accuracy = first_baseline["test_accuracy"]   # the baseline's first run: these features, this seed
+        else:
+            accuracy = baseline(None, r.train_labels[:k], None, r.test_labels, r.layout.n_classes,
+                                image_features=(r.imagenet_features[0][:k], r.imagenet_features[1]), **kw)[0]["test_accuracy"]
+        rows.append({"backbone": "ImageNet weights", "training images": k, "test accuracy": accuracy})
+    if tuned:
+        epochs = r.settings.finetune_epochs
+        rows.append({"backbone": f"fine-tuned {epochs} epoch{'s' if epochs != 1 else ''}", "training images": n,
+                     "test accuracy": first_baseline["test_accuracy"]})
+    return rows
 
 
 def mean_std(values) -> tuple[float, float]:

@@ -1,6 +1,7 @@
 # Neurosymbolic explanations, reproduced.
 #   make book                               environment + every chapter (default profile) + HTML
 #   make test                               environment + the test suite
+#   make test-fast                          the unit tests only (no chapter, browser, subprocess or real data): under a minute
 #   make chapter C=ltn_crash PROFILE=paper  one chapter with a profile, then rebuild the HTML
 #   make book CHAPTERS="ltn_crash smug"     a book of some chapters; FORCE=1 re-executes up-to-date ones
 #   make serve [PORT=8000]                  serve the built book on http://127.0.0.1:8000 for local reading
@@ -17,7 +18,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 ENV_STAMP := $(VENV)/.nesy-env
 NODE_STAMP := node_modules/.nesy-npm
 
-.PHONY: env book test chapter bench clean serve
+.PHONY: env book test test-fast chapter bench clean serve
 
 CSRC := $(shell find csrc -name '*.cpp' -o -name '*.h' 2>/dev/null)
 
@@ -45,6 +46,9 @@ book: env
 
 test: env
 	$(PY) -m pytest
+
+test-fast: env
+	$(PY) -m pytest -m "not slow and not browser and not integration"
 
 chapter: env
 	@test -n "$(C)" || { echo "usage: make chapter C=<chapter> [PROFILE=default|paper]"; exit 2; }

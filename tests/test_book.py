@@ -77,9 +77,37 @@ def test_html_has_pages_widget_state_and_local_scripts(smoke_book):
     assert "Traceback" not in chapter
 
 
-def test_scoreboard_page_shows_the_chapter(smoke_book):
+@pytest.mark.parametrize("chapter", runner.chapters())
+def test_scoreboard_page_shows_each_number_the_run_measured(smoke_book, chapter):
+    """The chapter's section lists every compared row of its results, in order, with the run's
+    own number in the "ours" column."""
+    from nesy.report import paper_values
+
+    results = _results(smoke_book, chapter)
+    rows = [row for comparison in results["comparisons"] for row in comparison["rows"]]
+    assert rows, f"{chapter} compares nothing with the paper"
+    section = (smoke_book / "scoreboard.md").read_text().split(f"## {paper_values(chapter)['paper']['title']}\n")[1]
+    section = section.split("\n## ")[0]
+    lines = [line for line in section.splitlines()
+             if line.startswith("| ") and not line.startswith(("| quantity |", "|---"))]
+    assert len(lines) == len(rows), (chapter, len(lines), len(rows))
+    for row, line in zip(rows, lines):
+        quantity, _paper, shown = (cell.strip() for cell in line.strip("|").split("|")[:3])
+        assert quantity == row["quantity"]
+        ours = row["ours"]
+        if ours is None:
+            assert shown == "–", line
+        elif isinstance(ours, bool):
+            assert shown == ("yes" if ours else "no"), line
+        elif isinstance(ours, (int, float)):
+            assert float(shown) == pytest.approx(ours, rel=0.005, abs=0.005), line
+        else:
+            assert shown == str(ours), line
+
+
+def test_scoreboard_puts_the_papers_number_beside_ours(smoke_book):
     page = (smoke_book / "scoreboard.md").read_text()
-    assert "Small car detection (sce) | 98.83 |" in page
+    assert "| Small car detection (sce) | 98.83 |" in page
 
 
 def test_published_pages_name_no_machine_paths(smoke_book):

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from test_browser import browser, embedded_widget, page, site  # noqa: F401 - shared fixtures
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def test_msf_widget_responds_without_a_kernel(page, site):  # noqa: F811
+def test_msf_widget_responds_without_a_kernel(page, site, embedded_widget):
     page.goto(f"{site}/vi_satnet.html")
     info = page.locator(".nesy-msf-info")
     info.wait_for(timeout=20000)
@@ -20,7 +20,7 @@ def test_msf_widget_responds_without_a_kernel(page, site):  # noqa: F811
 
     def click(r, c):
         canvas.click(position={"x": (c + 0.5) * box["width"] / W, "y": (r + 0.5) * box["height"] / H})
-        page.wait_for_timeout(150)
+        expect(info).to_have_attribute("data-target", str(r * W + c))
 
     def shown():
         return (int(info.get_attribute("data-image")), int(info.get_attribute("data-target")),
@@ -42,15 +42,14 @@ def test_msf_widget_responds_without_a_kernel(page, site):  # noqa: F811
     last = len(widget["alphas"]) - 1
     slider.fill(str(last))
     slider.dispatch_event("input")
-    page.wait_for_timeout(150)
+    expect(info).to_have_attribute("data-alpha", str(widget["alphas"][last]))
     image, target, indices = shown()
-    assert info.get_attribute("data-alpha") == str(widget["alphas"][last])
     assert indices == expected(image, last, target)
 
     if len(widget["titles"]) > 1:
         page.locator("select.nesy-msf-image").select_option(index=1)
-        page.wait_for_timeout(300)
+        expect(info).to_have_attribute("data-image", "1")
         image, target, indices = shown()
-        assert image == 1 and indices == expected(1, last, target)
+        assert indices == expected(1, last, target)
     assert page.requests_outside == [], page.requests_outside
     assert page.failures == [], page.failures

@@ -3,12 +3,12 @@ each sample's activated rules and draws the chosen rule's antecedents from the e
 precomputed data, with no kernel and no request leaving the machine."""
 import pytest
 
-from test_browser import browser, embedded_widget, page, site  # noqa: F401  (fixtures)
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def test_rules_widget_responds_without_a_kernel(page, site):  # noqa: F811
+def test_rules_widget_responds_without_a_kernel(page, site, embedded_widget):
     page.goto(f"{site}/patch_rules.html")
     page.locator(".nesy-rw-info").wait_for(timeout=20000)
     widget = embedded_widget(page, "data", "activated", "rule", name="rules widget")
@@ -16,22 +16,21 @@ def test_rules_widget_responds_without_a_kernel(page, site):  # noqa: F811
     checked_rules = 0
     for dataset, data in widget["data"].items():
         page.locator("select.nesy-rw-dataset").select_option(dataset)
-        page.wait_for_timeout(100)
         for i, sample in enumerate(data["samples"]):
             slider = page.locator("input.nesy-rw-sample")
             slider.fill(str(i))
             slider.dispatch_event("input")
-            info = page.locator(".nesy-rw-info").inner_text()
-            assert f"test sample {sample['id']}:" in info and sample["prediction"] in info
+            info = page.locator(".nesy-rw-info")
+            expect(info).to_contain_text(f"test sample {sample['id']}:")
+            expect(info).to_contain_text(sample["prediction"])
             buttons = page.locator("button.nesy-rw-rule")
-            assert buttons.count() == len(sample["activated"])
+            expect(buttons).to_have_count(len(sample["activated"]))
             if not sample["activated"]:
                 assert "default rule" in page.locator(".nesy-rw-rules-title").inner_text()
                 continue
             k = sample["activated"][-1]
             page.locator(f'button.nesy-rw-rule[data-rule="{k}"]').click()
-            texts = page.locator("li.nesy-rw-antecedent").all_inner_texts()
-            assert texts == [s["text"] for s in data["rules"][k]["shapes"]]
+            expect(page.locator("li.nesy-rw-antecedent")).to_have_text([s["text"] for s in data["rules"][k]["shapes"]])
             checked_rules += 1
     assert checked_rules > 0, "no embedded sample activates a rule"
     assert page.locator("canvas.nesy-rw-canvas").count() == 1

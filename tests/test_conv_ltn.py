@@ -59,6 +59,7 @@ def test_ltn_objects_wrap_the_same_heads():
     assert torch.allclose(kb.symbols["sce"](x).value, model.heads["sce"](f)[:, 0])
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("objective", conv_ltn.OBJECTIVES)
 def test_training_lowers_the_validation_loss(tiny_world, objective):
     train, validation = tiny_world
@@ -70,6 +71,7 @@ def test_training_lowers_the_validation_loss(tiny_world, objective):
     assert history.validation_loss[-1] < history.validation_loss[0]
 
 
+@pytest.mark.integration
 def test_training_is_reproducible(tiny_world):
     train, validation = tiny_world
     losses = []
@@ -80,6 +82,7 @@ def test_training_is_reproducible(tiny_world):
     assert losses[0] == losses[1]
 
 
+@pytest.mark.integration
 def test_patience_stops_early(tiny_world):
     train, validation = tiny_world
     model = conv_ltn.ConvLTN(feature_dim=8)

@@ -454,6 +454,7 @@ print(handed)
 """
 
 
+@pytest.mark.integration
 def test_concurrent_unpacks_share_one_folder(toy, tmp_path):
     """Two processes unpacking into an empty cache: the second never replaces the first's folder."""
     import subprocess

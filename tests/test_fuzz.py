@@ -126,6 +126,7 @@ def _python(case):
     return {"value": None if math.isnan(value) else value, "canonical": str(result.parsed)}
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(NODE is None, reason="node is not on PATH: the JavaScript twin cannot be run")
 @settings(max_examples=max(2, EXAMPLES // 20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queries=st.lists(st.tuples(QUERY, PARAM_VALUES), min_size=40, max_size=40))
@@ -289,6 +290,7 @@ print(json.dumps(counts))
 """
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("seed", [0, 1])
 def test_raw_ops_never_crash_on_generated_arguments(seed):
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_RAW_FUZZ), str(seed), str(max(50, EXAMPLES * 5))],

@@ -1,14 +1,13 @@
 """nesy.inference: the ONNX Runtime forward equals the PyTorch model's."""
 import pytest
 import torch
-from test_saliency_metrics import tiny_model
 
 from nesy import inference
 
 
-def test_onnxruntime_forward_matches_torch():
+def test_onnxruntime_forward_matches_torch(tiny_saliency_model):
     pytest.importorskip("onnxruntime")
-    model = tiny_model()
+    model = tiny_saliency_model()
     fast = inference.fast_forward(model, 16)
     assert fast.backend == "onnxruntime"
     x = torch.rand(5, 3, 16, 16, generator=torch.Generator().manual_seed(0))
@@ -19,8 +18,8 @@ def test_onnxruntime_forward_matches_torch():
         fast(torch.rand(2, 3, 8, 8))
 
 
-def test_torch_backend_and_bad_backend():
-    model = tiny_model()
+def test_torch_backend_and_bad_backend(tiny_saliency_model):
+    model = tiny_saliency_model()
     slow = inference.fast_forward(model, 16, backend="torch")
     x = torch.rand(2, 3, 16, 16)
     assert slow.backend == "torch"

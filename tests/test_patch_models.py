@@ -88,6 +88,7 @@ def test_images_after_the_qil_and_the_class_maps():
         bb.class_map_images(qil, x, LAYOUT, 2)
 
 
+@pytest.mark.integration
 def test_backbone_features_are_cached_and_checked(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
     images = torch.rand(3, 1, 20, 20, generator=torch.Generator().manual_seed(6))
@@ -104,6 +105,7 @@ def test_backbone_features_are_cached_and_checked(tmp_path, monkeypatch):
         bb.backbone_features(images, backbone="resnet")
 
 
+@pytest.mark.integration
 def test_finetuned_backbone_is_cached_and_gives_its_own_features(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
     g = torch.Generator().manual_seed(11)
@@ -189,6 +191,7 @@ TINY_ON_LITE0 = dict(patch_size=3, patches_per_image=12, mlp_batch_size=64, seco
                      upsample=1, image_branch="efficientnet-lite0", backbone_size=32, qil_steps=20, dropout=0.5)
 
 
+@pytest.mark.integration
 def test_pipeline_on_a_frozen_backbone_with_both_methodologies(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
     x, y = _tiny_images(80, 0)
@@ -209,6 +212,7 @@ def test_pipeline_on_a_frozen_backbone_with_both_methodologies(tmp_path, monkeyp
         pp.PipelineSettings(methodology=3)
 
 
+@pytest.mark.integration
 def test_pipeline_with_a_finetuned_backbone_and_its_ablation(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path))
     x, y = _tiny_images(40, 0)

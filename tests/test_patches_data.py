@@ -7,6 +7,8 @@ from nesy.data.errors import DataUnavailableError
 from nesy.data.loader_cifar10 import CLASSES
 from nesy.data.loader_fer2013 import EMOTIONS, HAPPY
 
+pytestmark = pytest.mark.integration
+
 
 def test_cifar10_from_the_mirror_in_class_order(real_data):
     x, y = real_data(data.cifar10, "test")

@@ -54,6 +54,7 @@ def test_profile_dry_run(chapter, profile, tmp_path):
     assert {k: results["parameters"][k] for k in values} == values
 
 
+@pytest.mark.integration
 def test_paper_profile_offline_fails_before_any_cell(tmp_path, monkeypatch):
     """Without the weights and without download.pytorch.org, `paper` stops at once, naming the
     parameter, the file, where it goes and the offline choice."""

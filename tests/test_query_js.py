@@ -156,6 +156,7 @@ def python_case(widget, case):
                     functions=FUNCS)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("qi", range(len(QUERIES)), ids=[f"q{i:02d}" for i in range(len(QUERIES))])
 def test_js_values_match_python(run, widget, qi):
     spec, res = run
@@ -180,6 +181,7 @@ def test_js_values_match_python(run, widget, qi):
     assert n_checked == len(SEMANTICS) * len(TS)
 
 
+@pytest.mark.integration
 def test_cases_are_not_degenerate(run, widget):
     """The data exercises the interesting paths: guards, empty domains, ties at t."""
     spec, res = run
@@ -191,6 +193,7 @@ def test_cases_are_not_degenerate(run, widget):
     assert all(sum(1 for v in widget.outputs[f] if v in TS) >= 3 for f in FUNCS)  # ties with t
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("bi", range(len(BAD_QUERIES)), ids=[f"bad{i:02d}" for i in range(len(BAD_QUERIES))])
 def test_js_rejects_the_same_bad_queries(run, widget, bi):
     spec, res = run
@@ -204,6 +207,7 @@ def test_js_rejects_the_same_bad_queries(run, widget, bi):
     assert js["position"] == info.value.position
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("li", range(len(LIMIT_QUERIES)))
 def test_queries_at_the_limits_agree(run, widget, li):
     spec, res = run
@@ -230,6 +234,7 @@ def test_deep_and_long_queries_are_query_errors_not_recursion_errors():
             parse(text, PREDS, FUNCS)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("vi", range(len(BAD_PARAMS)))
 def test_js_rejects_the_same_parameter_values(run, widget, vi):
     spec, res = run
@@ -241,12 +246,14 @@ def test_js_rejects_the_same_parameter_values(run, widget, vi):
     assert js["message"] == str(info.value)
 
 
+@pytest.mark.integration
 def test_js_canonical_forms_match(run):
     spec, res = run
     for q, js in zip(QUERIES, res["parsed"]):
         assert js["canonical"] == str(parse(q, PREDS, FUNCS))
 
 
+@pytest.mark.integration
 def test_js_semantics_validation_matches(run):
     spec, res = run
     for s, js in zip(SEMANTICS + BAD_SEMANTICS, res["semantics"]):
@@ -259,6 +266,7 @@ def test_js_semantics_validation_matches(run):
             assert js["normalized"] == expected
 
 
+@pytest.mark.integration
 def test_js_histogram_bins(run):
     _, res = run
     counts = res["histogram"]
@@ -282,6 +290,7 @@ def test_widget_embeds_rounded_outputs_and_the_module(widget):
     assert len(state) < 80_000
 
 
+@pytest.mark.integration
 def test_widget_evaluate_matches_js(run, widget):
     spec, res = run
     for i, (case, js) in enumerate(zip(spec["cases"], res["cases"])):

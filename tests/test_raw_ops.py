@@ -10,6 +10,8 @@ import textwrap
 import pytest
 from raw_op_setup import PRELUDE  # valid arguments of every op (tests/raw_op_setup.py)
 
+pytestmark = pytest.mark.integration
+
 CASES = {
     "forged rank": ("info2 = info.clone(); info2[0, 1] = 10**9\n"
                     "ops.satnet_mix_backward(S, V, is_output, order, info2, state, C, grad, 0.01)", "rank"),

@@ -13,6 +13,8 @@ import pytest
 from nesy import paths
 from nesy.book import build, reuse, runner
 
+pytestmark = pytest.mark.integration
+
 
 def _run(**overrides) -> runner.ChapterRun:
     return runner.run_chapter("toy", "default", {"tag": "first", **overrides})

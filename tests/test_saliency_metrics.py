@@ -7,7 +7,6 @@ import torch
 from torch import nn
 
 from nesy import saliency_metrics as sm
-from nesy.models import FirstConv, SplitModel
 
 
 class Brightness(nn.Module):
@@ -74,15 +73,8 @@ def test_win_rates_and_summaries():
     assert mean == 2.0 and ci == pytest.approx(1.96 / math.sqrt(3))
 
 
-def tiny_model():
-    torch.manual_seed(0)
-    first = FirstConv(torch.randn(4, 3, 3, 3), torch.zeros(4), (0.5,) * 3, (0.5,) * 3, (2, 2), (0, 1, 0, 1), "relu")
-    head = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
-    return SplitModel(first, head, head[0], 16, "tiny")
-
-
-def test_pixel_ig_is_complete_and_grad_cam_is_an_upsampled_map():
-    model = tiny_model()
+def test_pixel_ig_is_complete_and_grad_cam_is_an_upsampled_map(tiny_saliency_model):
+    model = tiny_saliency_model()
     x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     attr = sm.pixel_ig(model, x, [0, 2], n_steps=100, internal_batch_size=200, reduce="sum")
     with torch.no_grad():
@@ -96,8 +88,8 @@ def test_pixel_ig_is_complete_and_grad_cam_is_an_upsampled_map():
     assert np.isfinite(sm.lsc(model, x[0], cam[0], n_thresholds=10).score) or not cam[0].any()
 
 
-def test_box_scorer_is_exact_and_forwards_each_box_once():
-    model = tiny_model()
+def test_box_scorer_is_exact_and_forwards_each_box_once(tiny_saliency_model):
+    model = tiny_saliency_model()
     x = torch.rand(3, 16, 16, generator=torch.Generator().manual_seed(3))
     boxes = sm.grid_boxes((16, 16), cells=4, min_cells=1)
     brute = sm.BoxScorer(model, x, 1).scores(boxes)

@@ -5,6 +5,8 @@ import torch
 from nesy import data, models
 from nesy.data.loader_imagenette import CLASS_NAMES, IMAGENET_INDEX, WNIDS
 
+pytestmark = pytest.mark.integration
+
 
 def test_imagenette_val_subset_is_class_ordered_and_cached(real_data):
     d = real_data(data.imagenette, "val", per_class=3, progress=False)

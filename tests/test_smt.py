@@ -2,27 +2,13 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from nesy import smt
-from nesy.models import FirstConv, SplitModel
+from nesy.models import FirstConv
 
 
-def tiny_first(seed=0, channels=3, out=4, bias_shift=0.0):
-    g = torch.Generator().manual_seed(seed)
-    weight = torch.randn(out, channels, 3, 3, generator=g)
-    bias = torch.randn(out, generator=g) + bias_shift
-    return FirstConv(weight, bias, mean=(0.5,) * channels, std=(0.25, 0.5, 0.4)[:channels], stride=(2, 2), padding=(0, 1, 0, 1), activation="relu6")
-
-
-def tiny_model(seed=0):
-    torch.manual_seed(seed)
-    head = nn.Sequential(nn.Conv2d(4, 5, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(5, 3))
-    return SplitModel(tiny_first(seed), head, head[0], 8, "tiny")
-
-
-def test_linearise_matches_first_layer_and_black_offset():
-    first = tiny_first()
+def test_linearise_matches_first_layer_and_black_offset(tiny_first_layer):
+    first = tiny_first_layer()
     lin = smt.linearise(first, 8)
     x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     assert lin.output_shape == first.output_shape(8) == (4, 4, 4)
@@ -62,16 +48,16 @@ def test_reference_mode_constrains_the_raw_convolution_with_mean_masking():
         smt.linearise(first, 8, "raw")
 
 
-def test_receptive_fields_respect_stride_and_asymmetric_padding():
-    lin = smt.linearise(tiny_first(), 4)  # output 2x2; bottom/right padding of one row/column
+def test_receptive_fields_respect_stride_and_asymmetric_padding(tiny_first_layer):
+    lin = smt.linearise(tiny_first_layer(), 4)  # output 2x2; bottom/right padding of one row/column
     rows, cols, valid = lin.taps([0, 3])  # neurons (c0, 0, 0) and (c0, 1, 1)
     assert rows[0].min() == 0 and rows[0].max() == 2 and valid[0].all()
     assert sorted({(r, c) for r, c, v in zip(rows[1].ravel(), cols[1].ravel(), valid[1].ravel()) if v}) == [(2, 2), (2, 3), (3, 2), (3, 3)]
 
 
 @pytest.mark.parametrize("masked_value", [0.0, 0.5])
-def test_mask_problem_is_the_masked_pre_activation(masked_value):
-    first = tiny_first(2)
+def test_mask_problem_is_the_masked_pre_activation(masked_value, tiny_first_layer):
+    first = tiny_first_layer(2)
     lin = smt.linearise(first, 8)
     x = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(3))
     pre = first.pre_activation(x[None].double())[0].reshape(-1)
@@ -85,18 +71,22 @@ def test_mask_problem_is_the_masked_pre_activation(masked_value):
     np.testing.assert_allclose(p.offsets + p.A @ m, first.pre_activation(masked[None])[0].reshape(-1)[neurons].numpy(), rtol=1e-9, atol=1e-12)
 
 
-def random_problem(seed, gamma):
-    first = tiny_first(seed, bias_shift=-1.5)  # negative biases: the empty mask is rarely enough
-    lin = smt.linearise(first, 8)
-    x = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(100 + seed))
-    pre = first.pre_activation(x[None].double())[0].reshape(-1)
-    positive = torch.nonzero(pre > 0).reshape(-1)
-    neurons = positive[torch.randperm(len(positive), generator=torch.Generator().manual_seed(seed))[:12]]
-    return smt.mask_problem(lin, x, neurons, gamma, block=2)  # 4x4 = 16 blocks at most
+@pytest.fixture
+def random_problem(tiny_first_layer):
+    """``random_problem(seed, gamma)``: a mask problem on a tiny first layer with 12 positive neurons."""
+    def build(seed, gamma):
+        first = tiny_first_layer(seed, bias_shift=-1.5)  # negative biases: the empty mask is rarely enough
+        lin = smt.linearise(first, 8)
+        x = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(100 + seed))
+        pre = first.pre_activation(x[None].double())[0].reshape(-1)
+        positive = torch.nonzero(pre > 0).reshape(-1)
+        neurons = positive[torch.randperm(len(positive), generator=torch.Generator().manual_seed(seed))[:12]]
+        return smt.mask_problem(lin, x, neurons, gamma, block=2)  # 4x4 = 16 blocks at most
+    return build
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_z3_and_highs_reach_the_brute_force_optimum(seed):
+def test_z3_and_highs_reach_the_brute_force_optimum(seed, random_problem):
     gamma = (0.0, 0.3, 0.6, 0.9)[seed % 4]
     p = random_problem(seed, gamma)
     best = smt.brute_force(p)
@@ -107,12 +97,12 @@ def test_z3_and_highs_reach_the_brute_force_optimum(seed):
     assert z.block_mask.sum() == z.n_blocks
 
 
-def test_some_instance_needs_blocks():
+def test_some_instance_needs_blocks(random_problem):
     assert any(smt.brute_force(random_problem(seed, 0.6)).n_blocks > 0 for seed in range(4))
 
 
-def test_empty_mask_when_it_is_feasible():
-    first = tiny_first(5, bias_shift=+10.0)  # every black-image pre-activation is large and positive
+def test_empty_mask_when_it_is_feasible(tiny_first_layer):
+    first = tiny_first_layer(5, bias_shift=+10.0)  # every black-image pre-activation is large and positive
     lin = smt.linearise(first, 8)
     x = torch.rand(3, 8, 8)
     p = smt.mask_problem(lin, x, torch.arange(8), gamma=0.0, block=2)
@@ -121,7 +111,7 @@ def test_empty_mask_when_it_is_feasible():
         assert solution.n_blocks == 0 and solution.status == "optimal" and solution.info["trivial"]
 
 
-def test_z3_unknown_is_recorded_not_raised(monkeypatch):
+def test_z3_unknown_is_recorded_not_raised(monkeypatch, random_problem):
     import z3
 
     p = random_problem(1, 0.6)
@@ -132,7 +122,7 @@ def test_z3_unknown_is_recorded_not_raised(monkeypatch):
     assert s.info["reason"] == "timeout"
 
 
-def test_highs_time_limit_is_unknown(monkeypatch):
+def test_highs_time_limit_is_unknown(monkeypatch, random_problem):
     import scipy.optimize
     from scipy.optimize import OptimizeResult
 
@@ -142,8 +132,8 @@ def test_highs_time_limit_is_unknown(monkeypatch):
     assert s.status == "unknown" and s.n_blocks is None
 
 
-def test_bad_arguments():
-    lin = smt.linearise(tiny_first(), 8)
+def test_bad_arguments(tiny_first_layer, random_problem):
+    lin = smt.linearise(tiny_first_layer(), 8)
     with pytest.raises(ValueError, match="gamma"):
         smt.mask_problem(lin, torch.rand(3, 8, 8), [0], gamma=1.0)
     with pytest.raises(ValueError, match="backend"):
@@ -162,8 +152,8 @@ def test_top_k_best_first_by_both_rules():
         smt.top_k_neurons(attr, 3, rule="largest")
 
 
-def test_first_layer_ig_completeness_and_batching():
-    model = tiny_model()
+def test_first_layer_ig_completeness_and_batching(tiny_split_model):
+    model = tiny_split_model()
     x = torch.rand(3, 3, 8, 8, generator=torch.Generator().manual_seed(7))
     h, attr = smt.first_layer_ig(model, x, [0, 1, 2], n_steps=200, internal_batch_size=64)
     assert attr.shape == h.shape == (3, 4, 4, 4)
@@ -176,8 +166,8 @@ def test_first_layer_ig_completeness_and_batching():
     torch.testing.assert_close(one[0], attr[1], rtol=1e-4, atol=1e-7)
 
 
-def test_receptive_field_map_sum_and_max_by_hand():
-    lin = smt.linearise(tiny_first(out=1), 4)  # 2x2 neurons; (0,0) covers rows/cols 0-2, (1,1) covers 2-3
+def test_receptive_field_map_sum_and_max_by_hand(tiny_first_layer):
+    lin = smt.linearise(tiny_first_layer(out=1), 4)  # 2x2 neurons; (0,0) covers rows/cols 0-2, (1,1) covers 2-3
     s = smt.receptive_field_map(lin, [0, 3], [1.0, 2.0], "sum")
     m = smt.receptive_field_map(lin, [0, 3], [1.0, 2.0], "max")
     assert s[2, 2] == 3 and m[2, 2] == 2 and s[0, 0] == 1 and s[3, 3] == 2
@@ -185,8 +175,8 @@ def test_receptive_field_map_sum_and_max_by_hand():
     assert (s > 0).sum() == 9 + 4 - 1
 
 
-def test_saliency_maps_and_sparsity():
-    lin = smt.linearise(tiny_first(out=1), 8)
+def test_saliency_maps_and_sparsity(tiny_first_layer):
+    lin = smt.linearise(tiny_first_layer(out=1), 8)
     neurons, values = torch.tensor([0, 5, 10]), torch.tensor([1.0, 2.0, 3.0])
     base = smt.smug_base_saliency(lin, neurons, values)
     assert base.max() == 1.0 and base[base > 0].min() == 0.5  # the reference's display scale
@@ -198,8 +188,8 @@ def test_saliency_maps_and_sparsity():
     assert smt.sparsity(smt.smug_saliency(lin, neurons, values, np.zeros((4, 4), bool), 2)) == 0
 
 
-def test_explain_end_to_end_on_a_tiny_model():
-    model = tiny_model(3)
+def test_explain_end_to_end_on_a_tiny_model(tiny_split_model):
+    model = tiny_split_model(3)
     x = torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(4))
     e = smt.explain(model, x, label=1, k=6, gamma=0.5, n_steps=16, block=2)
     assert len(e.neurons) <= 6 and e.solution.status == "optimal"

@@ -3,20 +3,23 @@ import math
 
 import pytest
 import torch
-from test_smt import tiny_model
 
 from nesy import smt
 
 
-def tiny_case(seed):
-    """A tiny model, its first layer in the reference mode, an 8x8 image and its predicted label."""
-    torch.manual_seed(seed)
-    model = tiny_model(seed)
-    x = torch.rand(3, 8, 8)
-    return model, smt.linearise(model.first, 8), x, int(model(x[None]).argmax())
+@pytest.fixture
+def tiny_case(tiny_split_model):
+    """``tiny_case(seed)``: a tiny model, its first layer in the reference mode, an 8x8 image and
+    its predicted label."""
+    def build(seed):
+        torch.manual_seed(seed)
+        model = tiny_split_model(seed)
+        x = torch.rand(3, 8, 8)
+        return model, smt.linearise(model.first, 8), x, int(model(x[None]).argmax())
+    return build
 
 
-def test_evaluate_image_scores_every_method_and_reuses_ig():
+def test_evaluate_image_scores_every_method_and_reuses_ig(tiny_case):
     model, lin, x, label = tiny_case(0)
     boxes = torch.tensor([[1.0, 1.0, 5.0, 6.0]])
     ev = smt.evaluate_image(model, lin, x, label, boxes, k=20, gammas=[0.5, 0.0], block=2, ig_steps=8,
@@ -36,9 +39,9 @@ def test_evaluate_image_scores_every_method_and_reuses_ig():
     assert torch.equal(again.attributions, ev.attributions)
 
 
-def test_variants_in_both_constraint_modes_share_one_ig():
+def test_variants_in_both_constraint_modes_share_one_ig(tiny_split_model):
     torch.manual_seed(1)
-    model = tiny_model(1)
+    model = tiny_split_model(1)
     lins = {mode: smt.linearise(model.first, 8, mode) for mode in smt.CONSTRAINT_MODES}
     x = torch.rand(3, 8, 8)
     label = int(model(x[None]).argmax())
@@ -55,7 +58,7 @@ def test_variants_in_both_constraint_modes_share_one_ig():
         smt.evaluate_image(model, lins["folded"], x, label, torch.zeros(1, 4), variants=[("reference", 0.0)], ig_steps=4)
 
 
-def test_pruned_box_search_gives_the_exhaustive_scores_with_fewer_crops():
+def test_pruned_box_search_gives_the_exhaustive_scores_with_fewer_crops(tiny_case):
     model, lin, x, label = tiny_case(2)
     args = dict(k=20, gammas=[0.0, 0.5], block=2, ig_steps=8, n_thresholds=10, optbox_cells=4, optbox_min_cells=1)
     boxes = torch.tensor([[1.0, 1.0, 5.0, 6.0]])

@@ -5,6 +5,8 @@ import torch
 
 from nesy import data, smt
 
+pytestmark = pytest.mark.integration
+
 
 def tiny(seed, n=8, hidden=4, classes=3):
     rng = np.random.default_rng(seed)

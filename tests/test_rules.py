@@ -375,3 +375,23 @@ def test_firing_pairs_match_testing_every_antecedent_on_every_sample(seed, n, n_
 def test_firing_pairs_rejects_a_bad_chunk(chunk):
     with pytest.raises(ValueError, match="chunk must be an integer >= 1"):
         firing_pairs([], np.zeros((2, 1)), chunk=chunk)
+
+
+def test_one_settings_object_reaches_fidex_fidexglo_and_dimlpfidex_arguments():
+    from nesy.rules.reference import _settings_arguments
+    from nesy.rules.settings import FidexSettings
+
+    s = FidexSettings(max_iterations=4, covering_strategy=False, dropout_hyp=0.25, seed=7)
+    assert Fidex(X1, P1, H1, settings=s).settings is s
+    assert Fidex(X1, P1, H1, settings=s, seed=8).settings == FidexSettings(
+        max_iterations=4, covering_strategy=False, dropout_hyp=0.25, seed=8)
+    assert FidexGlo(1, settings=s).settings is s
+    args = _settings_arguments(s).split()
+    assert dict(zip(args[::2], args[1::2])) == {
+        "--max_iterations": "4", "--min_covering": "2", "--covering_strategy": "false",
+        "--max_failed_attempts": "30", "--min_fidelity": "1.0", "--lowest_min_fidelity": "0.75",
+        "--dropout_dim": "0.0", "--dropout_hyp": "0.25", "--seed": "7"}
+    with pytest.raises(ValueError, match="unknown Fidex parameter 'max_iteration'; the parameters are max_iterations"):
+        FidexGlo(1, max_iteration=3)
+    with pytest.raises(ValueError, match=r"covering_strategy must be True or False, got 1"):
+        FidexSettings(covering_strategy=1)

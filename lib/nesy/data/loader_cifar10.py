@@ -16,7 +16,8 @@ import torch
 
 from .archives import unpack_archive
 from .derived import cached_tensors
-from .errors import DataUnavailableError, FormatError
+from .errors import FormatError
+from .sources import first_available
 
 #: Class names, indexed by label (the canonical CIFAR-10 order).
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -70,17 +71,15 @@ def cifar10(split: str = "train", *, progress: bool | None = None) -> tuple[torc
     """
     if split not in SPLIT_SIZES:
         raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}; got {split!r}")
-    try:
+    def mirror_copy():
         root = unpack_archive("cifar10", "cifar10-jpeg.tar.gz", progress=progress)
-        tensors = cached_tensors("cifar10", f"cifar10-jpeg-{split}-v1", lambda: _decode_jpeg_folders(root, split, progress))
-    except DataUnavailableError as mirror_error:
-        try:
-            root = unpack_archive("cifar10", "cifar-10-python.tar.gz", progress=progress)
-        except DataUnavailableError as canonical_error:
-            raise DataUnavailableError(
-                f"CIFAR-10 is unavailable: neither the mirror's JPEG copy nor the canonical pickles could be found.\n"
-                f"mirror copy: {mirror_error}\ncanonical copy: {canonical_error}",
-                mirror_error.attempts + canonical_error.attempts,
-            ) from None
-        tensors = cached_tensors("cifar10", f"cifar10-python-{split}-v1", lambda: _decode_pickles(root, split))
+        return cached_tensors("cifar10", f"cifar10-jpeg-{split}-v1", lambda: _decode_jpeg_folders(root, split, progress))
+
+    def canonical_copy():
+        root = unpack_archive("cifar10", "cifar-10-python.tar.gz", progress=progress)
+        return cached_tensors("cifar10", f"cifar10-python-{split}-v1", lambda: _decode_pickles(root, split))
+
+    tensors = first_available(
+        "CIFAR-10 is unavailable: neither the mirror's JPEG copy nor the canonical pickles could be found.",
+        ("mirror copy", mirror_copy), ("canonical copy", canonical_copy))
     return tensors["images"], tensors["labels"]

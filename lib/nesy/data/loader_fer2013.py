@@ -16,9 +16,9 @@ import torch
 
 from .archives import unpack_archive
 from .derived import cached_tensors
-from .errors import DataUnavailableError, FormatError
+from .errors import FormatError
 from .registry import cache_dir
-from .sources import fetch
+from .sources import fetch, first_available
 
 #: Emotion names, indexed by label (Kaggle's order: 0 angry ... 6 neutral).
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -88,22 +88,20 @@ def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | 
     allowed = ("Training",) if split == "train" else ("PublicTest", "PrivateTest")
     if usage is not None and usage not in allowed:
         raise ValueError(f"usage must be None or one of {allowed} for split {split!r}; got {usage!r}")
-    try:
+    def mirror_copy():
         root = unpack_archive("fer2013", "fer2013-jpeg.tar.gz", progress=progress)
-        tensors = cached_tensors("fer2013", f"fer2013-jpeg-{split}-v2", lambda: _decode_jpeg_folders(root, split, progress))
-    except DataUnavailableError as mirror_error:
-        try:
-            path = fetch("fer2013", "fer2013.csv", progress=progress)
-        except DataUnavailableError as canonical_error:
-            raise DataUnavailableError(
-                "FER2013 is unavailable. It has no public download: sign in at "
-                f"{KAGGLE_PAGE}, download fer2013.tar.gz, and place fer2013/fer2013.csv from it at "
-                f"{cache_dir() / 'fer2013' / 'fer2013.csv'} (it is verified against the md5 pinned in "
-                f"data/registry.yaml), or point NESY_DATA_MIRROR at a mirror holding fer2013/fer2013-jpeg.tar.gz.\n"
-                f"mirror copy: {mirror_error}\nKaggle copy: {canonical_error}",
-                mirror_error.attempts + canonical_error.attempts,
-            ) from None
-        tensors = cached_tensors("fer2013", f"fer2013-csv-{split}-v2", lambda: _decode_csv(path, split))
+        return cached_tensors("fer2013", f"fer2013-jpeg-{split}-v2", lambda: _decode_jpeg_folders(root, split, progress))
+
+    def kaggle_copy():
+        path = fetch("fer2013", "fer2013.csv", progress=progress)
+        return cached_tensors("fer2013", f"fer2013-csv-{split}-v2", lambda: _decode_csv(path, split))
+
+    tensors = first_available(
+        "FER2013 is unavailable. It has no public download: sign in at "
+        f"{KAGGLE_PAGE}, download fer2013.tar.gz, and place fer2013/fer2013.csv from it at "
+        f"{cache_dir() / 'fer2013' / 'fer2013.csv'} (it is verified against the md5 pinned in "
+        f"data/registry.yaml), or point NESY_DATA_MIRROR at a mirror holding fer2013/fer2013-jpeg.tar.gz.",
+        ("mirror copy", mirror_copy), ("Kaggle copy", kaggle_copy))
     if usage is None:
         return tensors["images"], tensors["labels"]
     keep = tensors["usage"] == USAGES.index(usage)

@@ -17,7 +17,8 @@ import torch
 
 from .archives import unpack_archive
 from .derived import cached_tensors
-from .errors import DataUnavailableError, FormatError
+from .errors import FormatError
+from .sources import first_available
 
 SIZE = 224
 #: Imagenette's classes in sorted-wnid order (= torchvision.datasets.Imagenette's order).
@@ -47,14 +48,10 @@ class Imagenette:
 
 def _root(split: str, progress: bool | None) -> Path:
     """The folder holding ``<wnid>/*.JPEG`` of `split`, from the mirror or the canonical tarball."""
-    try:
-        return unpack_archive("imagenette", MIRROR[split], progress=progress) / split
-    except DataUnavailableError as mirror_error:
-        try:
-            return unpack_archive("imagenette", CANONICAL, progress=progress) / "imagenette2-320" / split
-        except DataUnavailableError as canonical_error:
-            raise DataUnavailableError(f"imagenette {split}: {mirror_error}\n{canonical_error}",
-                                       mirror_error.attempts + canonical_error.attempts) from None
+    return first_available(
+        f"imagenette {split}:",
+        ("mirror copy", lambda: unpack_archive("imagenette", MIRROR[split], progress=progress) / split),
+        ("canonical copy", lambda: unpack_archive("imagenette", CANONICAL, progress=progress) / "imagenette2-320" / split))
 
 
 def _select(root: Path, split: str, per_class: int | None) -> list[str]:

@@ -19,9 +19,10 @@ import os
 import shutil
 import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm.auto import tqdm
 
@@ -33,6 +34,25 @@ from .registry import FileSpec
 USER_AGENT = "nesy-data (pytorch/vision compatible)"
 TIMEOUT_S = 30
 BAR_MIN_BYTES = 4 << 20  # no progress bar for files smaller than this
+
+
+T = TypeVar("T")
+
+
+def first_available(unavailable: str, *copies: tuple[str, Callable[[], T]]) -> T:
+    """What the first of ``copies`` (label, load) that has its files returns.
+
+    A load that raises :class:`DataUnavailableError` passes to the next; when none works, one
+    DataUnavailableError: ``unavailable``, then each copy's label and why it failed.
+    """
+    failures = []
+    for label, load in copies:
+        try:
+            return load()
+        except DataUnavailableError as exc:
+            failures.append((label, exc))
+    details = "\n".join(f"{label}: {exc}" for label, exc in failures)
+    raise DataUnavailableError(f"{unavailable}\n{details}", [a for _, exc in failures for a in exc.attempts])
 
 
 class _SourceFailed(Exception):

@@ -18,9 +18,11 @@ import torch
 
 from .qil import QIL
 from .ruleset import Antecedent, Rule, as_labels, as_numpy
-from .twin import FidexSettings, fidex_one
+from ..checks import integer, one_of
+from .settings import FidexSettings
+from .twin import fidex_one
 
-__all__ = ["Fidex", "FidexBatch"]
+__all__ = ["Fidex", "FidexBatch", "FidexSettings"]
 
 
 def _ops():
@@ -32,56 +34,6 @@ def _ops():
             "`pip install --no-build-isolation -e .`, or use backend='python'"
         ) from exc
     return torch.ops.nesy
-
-
-def _check_int(name, value, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (high is not None and value > high):
-        allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
-    return int(value)
-
-
-#: Largest values the kernel takes (int64 arguments; per-sample arrays of max_iterations entries).
-MAX_SEED = 2**63 - 1
-MAX_ITERATIONS = 10_000
-MAX_COUNT = 2**31 - 1
-
-
-def _check_unit(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= float(value) <= 1.0):
-        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-    return float(value)
-
-
-def settings(
-    max_iterations: int = 10,
-    min_covering: int = 2,
-    covering_strategy: bool = True,
-    max_failed_attempts: int = 30,
-    min_fidelity: float = 1.0,
-    lowest_min_fidelity: float = 0.75,
-    dropout_dim: float = 0.0,
-    dropout_hyp: float = 0.0,
-    seed: int = 0,
-) -> FidexSettings:
-    """Validated :class:`~nesy.rules.twin.FidexSettings` (ValueError names the bad parameter)."""
-    if not isinstance(covering_strategy, (bool, np.bool_)):
-        raise ValueError(f"covering_strategy must be True or False, got {covering_strategy!r}")
-    lowest = _check_unit("lowest_min_fidelity", lowest_min_fidelity)
-    target = _check_unit("min_fidelity", min_fidelity)
-    if lowest > target:
-        raise ValueError(f"lowest_min_fidelity ({lowest}) must be <= min_fidelity ({target})")
-    return FidexSettings(
-        max_iterations=_check_int("max_iterations", max_iterations, 1, MAX_ITERATIONS),
-        min_covering=_check_int("min_covering", min_covering, 1, MAX_COUNT),
-        covering_strategy=bool(covering_strategy),
-        max_failed_attempts=_check_int("max_failed_attempts", max_failed_attempts, 0, MAX_COUNT),
-        min_fidelity=target,
-        lowest_min_fidelity=lowest,
-        dropout_dim=_check_unit("dropout_dim", dropout_dim),
-        dropout_hyp=_check_unit("dropout_hyp", dropout_hyp),
-        seed=_check_int("seed", seed, 0, MAX_SEED),
-    )
 
 
 @dataclass
@@ -140,10 +92,13 @@ class Fidex:
         Model scores, for the rules' confidence (else the one-hot of ``train_pred``).
     n_classes : int, optional
         Defaults to ``max(train_pred) + 1`` (or ``train_scores.shape[1]``).
-    max_iterations, min_covering, covering_strategy, max_failed_attempts, min_fidelity,
-    lowest_min_fidelity, dropout_dim, dropout_hyp, seed
-        dimlpfidex's parameters, same names and defaults (10, 2, True, 30, 1.0, 0.75, 0, 0);
-        ``seed`` must be >= 0 and always gives the same rules (dimlpfidex's 0 means "random").
+    settings : FidexSettings, optional
+        dimlpfidex's parameters, same names and defaults; ``seed`` must be >= 0 and always
+        gives the same rules (dimlpfidex's 0 means "random").
+    **options
+        Fields of :class:`~nesy.rules.settings.FidexSettings` replacing those of ``settings``
+        (max_iterations, min_covering, covering_strategy, max_failed_attempts, min_fidelity,
+        lowest_min_fidelity, dropout_dim, dropout_hyp, seed).
     n_threads : int, optional
         OpenMP threads of the kernel (default: ``torch.get_num_threads()``). Results do not
         depend on it.
@@ -173,28 +128,14 @@ class Fidex:
         train_y=None,
         train_scores=None,
         n_classes: int | None = None,
-        max_iterations: int = 10,
-        min_covering: int = 2,
-        covering_strategy: bool = True,
-        max_failed_attempts: int = 30,
-        min_fidelity: float = 1.0,
-        lowest_min_fidelity: float = 0.75,
-        dropout_dim: float = 0.0,
-        dropout_hyp: float = 0.0,
-        seed: int = 0,
+        settings: FidexSettings | None = None,
         n_threads: int | None = None,
         backend: str = "kernel",
+        **options,
     ):
-        self.settings = settings(
-            max_iterations, min_covering, covering_strategy, max_failed_attempts, min_fidelity,
-            lowest_min_fidelity, dropout_dim, dropout_hyp, seed,
-        )
-        if backend not in ("kernel", "python"):
-            raise ValueError(f"backend must be 'kernel' or 'python', got {backend!r}")
-        self.backend = backend
-        if n_threads is not None:
-            _check_int("n_threads", n_threads, 1, 1024)
-        self.n_threads = n_threads
+        self.settings = FidexSettings.from_options(settings, **options)
+        self.backend = one_of("backend", backend, ("kernel", "python"))
+        self.n_threads = None if n_threads is None else integer("n_threads", n_threads, 1, 1024)
 
         self.x = np.ascontiguousarray(as_numpy(train_x, "train_x", 2, np.float64))
         n, d = self.x.shape
@@ -219,7 +160,7 @@ class Fidex:
         if self.scores is not None:
             c = max(c, self.scores.shape[1])
         if n_classes is not None:
-            if _check_int("n_classes", n_classes, 1) < c:
+            if integer("n_classes", n_classes, 1) < c:
                 raise ValueError(f"n_classes={n_classes} but train_pred/train_scores need at least {c}")
             c = int(n_classes)
         self.n_classes = c

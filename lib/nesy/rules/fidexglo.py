@@ -21,7 +21,9 @@ import time
 
 import numpy as np
 
-from .fidex import Fidex, FidexBatch, settings
+from ..checks import integer
+from .fidex import Fidex, FidexBatch
+from .settings import FidexSettings
 from .ruleset import PATHS, Ruleset
 
 __all__ = ["FidexGlo", "greedy_cover", "sorted_cover", "HEURISTICS"]
@@ -110,10 +112,9 @@ class FidexGlo:
         Show a progress bar while the local rules are computed.
     chunk_size : int
         Samples per kernel call for heuristics 1-2 (the progress bar's step).
-    **fidex_settings
-        Fidex's parameters (:class:`~nesy.rules.Fidex`): max_iterations, min_covering,
-        covering_strategy, max_failed_attempts, min_fidelity, lowest_min_fidelity,
-        dropout_dim, dropout_hyp, seed, n_threads, backend.
+    settings, n_threads, backend, **options
+        As for :class:`~nesy.rules.Fidex`: the :class:`~nesy.rules.settings.FidexSettings`,
+        with ``options`` (its field names) replacing some of them.
 
     Examples
     --------
@@ -130,18 +131,14 @@ class FidexGlo:
     X0>=0.521132 -> class 1
     """
 
-    def __init__(self, heuristic=1, *, progress: bool = False, chunk_size: int = 512, **fidex_settings):
+    def __init__(self, heuristic=1, *, progress: bool = False, chunk_size: int = 512,
+                 settings: FidexSettings | None = None, n_threads: int | None = None, backend: str = "kernel",
+                 **options):
         self.heuristic = _heuristic(heuristic)
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-            raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
-        self.chunk_size = int(chunk_size)
+        self.chunk_size = integer("chunk_size", chunk_size, 1)
         self.progress = bool(progress)
-        extra = set(fidex_settings) - {"n_threads", "backend"}
-        try:
-            settings(**{k: fidex_settings[k] for k in extra})
-        except TypeError as exc:
-            raise ValueError(f"unknown Fidex parameter: {exc}") from None
-        self.fidex_settings = dict(fidex_settings)
+        self.settings = FidexSettings.from_options(settings, **options)
+        self.n_threads, self.backend = n_threads, backend  # checked by Fidex
 
     def fit(self, train_x, train_pred, hyperplanes, *, train_y=None, train_scores=None, n_classes=None,
             seeds=None) -> Ruleset:
@@ -181,7 +178,7 @@ class FidexGlo:
             raise ValueError("heuristics must name at least one heuristic")
         t0 = time.perf_counter()
         fidex = Fidex(train_x, train_pred, hyperplanes, train_y=train_y, train_scores=train_scores,
-                      n_classes=n_classes, **self.fidex_settings)
+                      n_classes=n_classes, settings=self.settings, n_threads=self.n_threads, backend=self.backend)
         n = fidex.n_train
         if seeds is not None:
             if 3 in chosen_heuristics:

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import integer, one_of
 from . import rule_json
 from .qil import QIL
 from .ruleset import Rule, as_numpy
+from .settings import FidexSettings
 
 __all__ = ["available", "ReferenceRun", "fidexglo_rules", "fidexglo_stats"]
 
@@ -49,6 +51,12 @@ def _write_inputs(folder: Path, prefix: str, x, pred, y, n_classes: int) -> None
     _write_matrix(folder / f"{prefix}_class.txt", as_numpy(y, "y", 1).astype(np.int64)[:, None], "%d")
 
 
+def _settings_arguments(s: FidexSettings) -> str:
+    """dimlpfidex's command-line options for the settings (its option names are the fields')."""
+    values = {k: str(v).lower() if isinstance(v, bool) else v for k, v in s.as_dict().items()}
+    return " ".join(f"--{k} {v}" for k, v in values.items())
+
+
 @dataclass
 class ReferenceRun:
     """dimlpfidex's output: ``rules`` (read from its JSON), wall time of the call, the time its
@@ -70,26 +78,21 @@ def fidexglo_rules(
     n_classes: int,
     heuristic: int = 1,
     nb_threads: int = 1,
-    seed: int = 1,
-    max_iterations: int = 10,
-    min_covering: int = 2,
-    covering_strategy: bool = True,
-    max_failed_attempts: int = 30,
-    min_fidelity: float = 1.0,
-    lowest_min_fidelity: float = 0.75,
-    dropout_dim: float = 0.0,
-    dropout_hyp: float = 0.0,
+    settings: FidexSettings | None = None,
     folder=None,
+    **options,
 ) -> ReferenceRun:
     """dimlpfidex's ``fidexGloRules`` on our data, predictions and QIL (its weights file).
 
-    ``seed`` must be >= 1 (dimlpfidex's 0 means "from the clock"). Parameters keep
-    dimlpfidex's names; ``nb_quant_levels`` is ``qil.n_steps``.
+    ``settings`` and ``options`` as for :class:`~nesy.rules.Fidex` (the same names as
+    dimlpfidex's), except that the seed defaults to 1 and must be >= 1 (dimlpfidex's 0 means
+    "from the clock"); ``nb_quant_levels`` is ``qil.n_steps``.
     """
-    if heuristic not in (1, 2, 3):
-        raise ValueError(f"heuristic must be 1, 2 or 3, got {heuristic!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
-        raise ValueError(f"seed must be an integer >= 1 for dimlpfidex, got {seed!r}")
+    one_of("heuristic", heuristic, (1, 2, 3))
+    if settings is None:
+        options.setdefault("seed", 1)
+    s = FidexSettings.from_options(settings, **options)
+    integer("seed", s.seed, 1)
     if qil.n_steps < 3:
         raise ValueError(f"dimlpfidex needs nb_quant_levels >= 3; got qil.n_steps={qil.n_steps}")
     if qil.hi_knot != 5.0:
@@ -104,11 +107,7 @@ def fidexglo_rules(
         f"--root_folder {folder} --train_data_file train_data.txt --train_pred_file train_pred.txt "
         f"--train_class_file train_class.txt --weights_file weights.wts --global_rules_outfile rules.json "
         f"--nb_attributes {d} --nb_classes {n_classes} --heuristic {heuristic} --nb_threads {nb_threads} "
-        f"--seed {seed} --nb_quant_levels {qil.n_steps} --max_iterations {max_iterations} "
-        f"--min_covering {min_covering} --covering_strategy {str(bool(covering_strategy)).lower()} "
-        f"--max_failed_attempts {max_failed_attempts} --min_fidelity {min_fidelity} "
-        f"--lowest_min_fidelity {lowest_min_fidelity} --dropout_dim {dropout_dim} --dropout_hyp {dropout_hyp} "
-        f"--console_file console.txt"
+        f"--nb_quant_levels {qil.n_steps} {_settings_arguments(s)} --console_file console.txt"
     )
     t0 = time.perf_counter()
     status = fidex.fidexGloRules(cmd)

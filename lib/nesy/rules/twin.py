@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .settings import FidexSettings
+
 __all__ = ["SplitMix64", "FidexSettings", "fidex_one"]
 
 _MASK = (1 << 64) - 1
@@ -49,21 +51,6 @@ class SplitMix64:
 
     def below(self, n: int) -> int:
         return self.next() % n
-
-
-@dataclass(frozen=True)
-class FidexSettings:
-    """Fidex parameters (dimlpfidex names and defaults); validated by :class:`nesy.rules.Fidex`."""
-
-    max_iterations: int = 10
-    min_covering: int = 2
-    covering_strategy: bool = True
-    max_failed_attempts: int = 30
-    min_fidelity: float = 1.0
-    lowest_min_fidelity: float = 0.75
-    dropout_dim: float = 0.0
-    dropout_hyp: float = 0.0
-    seed: int = 0
 
 
 @dataclass

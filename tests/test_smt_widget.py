@@ -1,5 +1,11 @@
 """The SMUG explorer's Python side: keys match the JavaScript's, a live kernel computes
 missing combinations, and panels are a JPEG data URL."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -31,3 +37,19 @@ def test_panels_are_a_jpeg_data_url():
 def test_empty_lists_are_rejected():
     with pytest.raises(ValueError, match="titles"):
         smug_widget.SmugExplorer([], [1], [0.0], {})
+
+
+GAMMAS = [0.0, 0.5, 1.0, 2.0, 1e-5, 1e-7, 1.5e-7, 0.1234567, 1234567.0, 1e16, 1e21, 1.5e21, 123456789012345680000.0,
+          -0.25, 5e-324, 1.7976931348623157e308, 0.1 + 0.2]
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_keys_are_the_strings_the_javascript_builds():
+    rng = np.random.default_rng(0)
+    values = GAMMAS + (rng.standard_normal(300) * 10.0 ** rng.integers(-12, 25, 300)).tolist()
+    module = Path(smug_widget.ESM_PATH)
+    script = (f"import {{ entryKey }} from {json.dumps(module.as_uri())};\n"
+              f"for (const g of {json.dumps(values)}) console.log(entryKey(2, 300, g));\n")
+    out = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [smug_widget.key(2, 300, g) for g in values]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.atomic import atomic_write
+
 from .ruleset import Antecedent, Rule
 
 __all__ = ["to_dict", "dumps", "save", "loads", "load"]
@@ -47,12 +49,8 @@ def dumps(rules: list[Rule], threshold: float = -1.0, positive_index: int = -1) 
 
 
 def save(rules: list[Rule], path, threshold: float = -1.0, positive_index: int = -1) -> Path:
-    """Write ``rules`` to ``path`` (atomically: temporary file, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(dumps(rules, threshold, positive_index))
-    tmp.replace(path)
-    return path
+    """Write ``rules`` to ``path`` atomically (:func:`nesy.data.atomic.atomic_write`)."""
+    return atomic_write(path, dumps(rules, threshold, positive_index).encode("utf-8"))
 
 
 def _rule(d: dict) -> Rule:

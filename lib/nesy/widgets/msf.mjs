@@ -118,7 +118,7 @@ function render({ model, el }) {
     const image = model.get("image");
     if (loadedFor !== image) {
       picture.onload = () => { loadedFor = image; draw(); };
-      picture.src = `data:image/png;base64,${model.get("images")[image]}`;
+      picture.src = model.get("images")[image];  // a data URL
     }
     draw();
   }

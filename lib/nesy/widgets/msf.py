@@ -8,8 +8,6 @@ JavaScript (``msf.mjs``): the static book responds with no kernel. With a kernel
 """
 from __future__ import annotations
 
-import base64
-import io
 from importlib import resources
 from typing import Sequence
 
@@ -17,20 +15,12 @@ import anywidget
 import torch
 import traitlets
 
+from nesy.widgets.encoding import image_data_url
 from nesy.satnet.msf import MSF, minimal_significant_sets
 
-__all__ = ["MSFExplorer", "ESM_PATH", "png_base64"]
+__all__ = ["MSFExplorer", "ESM_PATH"]
 
 ESM_PATH = resources.files("nesy.widgets").joinpath("msf.mjs")
-
-
-def png_base64(image: torch.Tensor) -> str:
-    """uint8 image ``(S, S, 3)`` -> base64 PNG."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(image.numpy()).save(buffer, format="PNG", optimize=True)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _encode(found: Sequence[MSF], n_targets: int) -> list[dict]:
@@ -80,7 +70,7 @@ class MSFExplorer(anywidget.AnyWidget):
         if not 0 <= target < n:
             raise ValueError(f"target must be in 0..{n - 1}; got {target}")
         super().__init__(
-            images=[png_base64(img) for img in images], titles=list(titles), size=int(images.shape[1]),
+            images=[image_data_url(img) for img in images], titles=list(titles), size=int(images.shape[1]),
             grid=[int(grid[0]), int(grid[1])], outlines=[[[round(float(v), 1) for v in o] for o in per] for per in outlines],
             alphas=[float(a) for a in alphas], msf=[[_encode(found, n) for found in per] for per in msf],
             target=int(target), **kwargs)

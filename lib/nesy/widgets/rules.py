@@ -8,8 +8,6 @@ rules in Python from the samples' features (:meth:`RulesExplorer.activated`).
 """
 from __future__ import annotations
 
-import base64
-import io
 from importlib import resources
 from typing import Mapping, Sequence
 
@@ -17,22 +15,14 @@ import anywidget
 import numpy as np
 import traitlets
 
+from nesy.widgets.encoding import image_data_url
 from nesy.rules.drawing import antecedent_shapes
 from nesy.rules.patches import FeatureLayout
 from nesy.rules.ruleset import Rule, activation_matrix, as_numpy
 
-__all__ = ["RulesExplorer", "dataset_entry", "png_data_url", "ESM_PATH"]
+__all__ = ["RulesExplorer", "dataset_entry", "ESM_PATH"]
 
 ESM_PATH = resources.files("nesy.widgets").joinpath("rules.mjs")
-
-
-def png_data_url(image: np.ndarray) -> str:
-    """uint8 [H, W] or [H, W, 3] as a ``data:image/png;base64,...`` URL."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def dataset_entry(images, features, labels, predictions, rules: Sequence[Rule], layout: FeatureLayout,
@@ -58,7 +48,7 @@ def dataset_entry(images, features, labels, predictions, rules: Sequence[Rule], 
     } for r in used]
     samples = [{
         "id": int(sample_ids[i]) if sample_ids is not None else i,
-        "image": png_data_url(images[i]), "label": str(class_names[int(labels[i])]),
+        "image": image_data_url(images[i]), "label": str(class_names[int(labels[i])]),
         "prediction": str(class_names[int(predictions[i])]),
         "activated": [index[int(r)] for r in np.flatnonzero(act[:, i])],
     } for i in range(n)]

@@ -1,5 +1,5 @@
 // SMUG explorer view: three selectors (image, k, gamma) over precomputed entries.
-// Entry keys are `${image}|${k}|${gamma}` with gamma printed as Python's "%g" does for these values.
+// Entry keys are `${image}|${k}|${gamma}` with gamma as String(Number) prints it (nesy.widgets.encoding.js_number).
 export function entryKey(image, k, gamma) {
   return `${image}|${k}|${Number(gamma)}`;
 }

@@ -10,8 +10,6 @@ kernel. With a kernel, a ``compute(image, k, gamma) -> entry`` callback (see
 """
 from __future__ import annotations
 
-import base64
-import io
 from importlib import resources
 from typing import Callable, Sequence
 
@@ -20,14 +18,17 @@ import numpy as np
 import torch
 import traitlets
 
+from nesy.widgets.encoding import image_data_url, js_number
+
 __all__ = ["SmugExplorer", "entry", "key", "panels_jpeg"]
 
 ESM_PATH = resources.files("nesy.widgets").joinpath("smug.mjs")
 
 
 def key(image: int, k: int, gamma: float) -> str:
-    """The entry key of one combination, e.g. ``"0|3000|0.5"`` (as the JavaScript builds it)."""
-    return f"{int(image)}|{int(k)}|{float(gamma):g}"
+    """The entry key of one combination, e.g. ``"0|3000|0.5"``: gamma as JavaScript prints it
+    (``entryKey`` in smug.mjs builds the same string)."""
+    return f"{int(image)}|{int(k)}|{js_number(gamma)}"
 
 
 def panels_jpeg(image: torch.Tensor, mask: torch.Tensor, saliency: torch.Tensor, box, quality: int = 80) -> str:
@@ -54,9 +55,7 @@ def panels_jpeg(image: torch.Tensor, mask: torch.Tensor, saliency: torch.Tensor,
     sheet = Image.new("RGB", (3 * w + 8, h), "white")
     for i, panel in enumerate((Image.fromarray(dimmed), Image.fromarray(heat), boxed)):
         sheet.paste(panel, (i * (w + 4), 0))
-    buffer = io.BytesIO()
-    sheet.save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return image_data_url(sheet, "JPEG", quality)
 
 
 def entry(image, explanation, lsc_result) -> dict:

@@ -109,7 +109,7 @@ with results.stage("generate images"):
     )
     train_world, validation_world = crash_world.split(world, validation_fraction, seed=seed)
 
-prevalence = {name: float(value.nanmean()) for name, value in world.labels.items() if name in crash_world.PREDICATES + ("crash",)}
+prevalence = {name: float(value.nanmean()) for name, value in world.labels.items() if name in crash_world.PREDICATES + ("Crash",)}
 results.table("label_prevalence", [{"label": k, "share of images": v} for k, v in prevalence.items()])
 print(f"{len(train_world)} training and {len(validation_world)} validation images")
 report.show(pd.DataFrame([prevalence]), 3)
@@ -118,10 +118,10 @@ report.show(pd.DataFrame([prevalence]), 3)
 def describe(labels, i):
     present = [name for name in crash_world.PREDICATES if labels[name][i] > 0.5]
     distances = [f"{name}={float(labels[name][i]):.2f}" for name in crash_world.FUNCTIONS if labels[name][i] == labels[name][i]]
-    crash = "CRASH" if labels["crash"][i] > 0.5 else "no crash"
+    crash = "CRASH" if labels["Crash"][i] > 0.5 else "no crash"
     return f"{crash}: {' '.join(present)}\n{' '.join(distances)}"
 
-examples = [int(np.flatnonzero(world.labels["crash"].numpy() == c)[k]) for c, k in ((1, 0), (0, 0), (0, 1), (1, 1))]
+examples = [int(np.flatnonzero(world.labels["Crash"].numpy() == c)[k]) for c, k in ((1, 0), (0, 0), (0, 1), (1, 1))]
 figure, axes = plt.subplots(2, 2, figsize=(10, 4.2))
 for axis, i in zip(axes.flat, examples):
     axis.imshow(world.images[i].permute(1, 2, 0))
@@ -312,8 +312,8 @@ report.show(pd.DataFrame(
 # %%
 def world_truth(world):
     """The labels as query inputs: what a perfect model would output."""
-    truth = {name: torch.nan_to_num(world.labels[name], nan=1.0) for name in crash_world.PREDICATES + crash_world.FUNCTIONS}
-    return {**truth, "Crash": world.labels["crash"]}
+    names = crash_world.PREDICATES + crash_world.FUNCTIONS + ("Crash",)
+    return {name: torch.nan_to_num(world.labels[name], nan=1.0) for name in names}
 
 
 sources = {"MSE model": outputs["mse"], "LTN model": outputs["ltn"], "labels (perfect model)": world_truth(validation_world)}

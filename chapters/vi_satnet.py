@@ -170,7 +170,7 @@ def train_all(train_v, train_y, val_v, val_y, m, epochs, name):
     for c in bar:
         layer, history = satnet.train_visatnet(
             train_v[train_y == c], val_v[val_y == c], m=m, epochs=epochs, batch_size=batch_size,
-            mask_ratio=mask_ratio, lr=learning_rate, aux=aux, truth=truth, seed=seed + c,
+            mask_ratio=mask_ratio, learning_rate=learning_rate, aux=aux, truth=truth, seed=seed + c,
         )
         layers.append(layer)
         rows += [{"class": c, "epoch": e + 1, "split": split, "loss": loss}
@@ -534,8 +534,8 @@ with results.stage("Imagenette: loss gap"):
                 with results.stage(stage):
                     _, history = satnet.train_visatnet(
                         satnet.feature_vectors(features["train"][idx]), val_c, m=imagenette_m, epochs=epochs,
-                        batch_size=batch_size, mask_ratio=mask_ratio, lr=learning_rate, aux=n_aux, truth=use_truth,
-                        seed=seed + c, progress=lambda epoch, h: None)
+                        batch_size=batch_size, mask_ratio=mask_ratio, learning_rate=learning_rate, aux=n_aux, truth=use_truth,
+                        seed=seed + c)
                 train_loss, val_loss = history.train, history.val
             gap_rows.append({"class": CLASS_NAMES[c], "setting": name, "images": per_class_images, "epochs": epochs,
                              "truth": use_truth, "aux": n_aux, "train loss": train_loss[-1],
@@ -610,7 +610,7 @@ def table1(layers, heads, vectors, labels, height, width, name):
     with results.stage(f"{name}: Table 1"):
         bar = tqdm(total=len(RATIOS) * table_masks, desc=f"{name} Table 1")
         rows = satnet.mask_sweep(layers, heads, vectors, labels, height, width, RATIOS, table_masks,
-                                 seed=seed, progress=lambda done, total: bar.update(1))
+                                 seed=seed, on_progress=lambda done, total: bar.update(1))
         bar.close()
     return pd.DataFrame(rows)
 

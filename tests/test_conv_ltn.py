@@ -29,7 +29,7 @@ def test_crash_predicate_over_features_matches_forward():
 
 def test_mse_loss_by_hand():
     names = crash_world.PREDICATES + crash_world.FUNCTIONS
-    labels = {name: torch.zeros(2) for name in names} | {"crash": torch.tensor([1.0, 0.0])}
+    labels = {name: torch.zeros(2) for name in names} | {"Crash": torch.tensor([1.0, 0.0])}
     labels["sco"] = torch.tensor([1.0, 0.0])
     labels["scd"] = torch.tensor([0.2, float("nan")])
     outputs = {name: torch.zeros(2) for name in names} | {"Crash": torch.tensor([0.5, 0.0])}
@@ -102,7 +102,7 @@ def test_bad_training_parameters(tiny_world, kwargs, parameter):
 
 def test_validation_metrics_by_hand():
     labels = {name: torch.tensor([1.0, 0.0, 1.0, 0.0]) for name in crash_world.PREDICATES} | {
-        "crash": torch.tensor([1.0, 0.0, 0.0, 0.0])
+        "Crash": torch.tensor([1.0, 0.0, 0.0, 0.0])
     }
     for name in crash_world.FUNCTIONS:
         labels[name] = torch.tensor([0.5, float("nan"), 0.1, float("nan")])

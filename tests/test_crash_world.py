@@ -13,7 +13,7 @@ def world():
 
 def test_shapes_and_types(world):
     assert world.images.shape == (600, 3, 36, 96) and world.images.dtype == torch.uint8
-    assert set(world.labels) == set(cw.PREDICATES + cw.FUNCTIONS + ("crash",))
+    assert set(world.labels) == set(cw.PREDICATES + cw.FUNCTIONS + ("Crash",))
     for name, value in world.labels.items():
         assert value.shape == (600,) and value.dtype == torch.float32, name
 
@@ -48,7 +48,7 @@ def test_labels_follow_the_geometry(world):
                 row = lane * lane_height + lane_height // 2
                 pixel = world.images[i, :, row, int(world.fronts[i, v]) - 5].float()
                 assert torch.dist(pixel, torch.tensor(cw.VEHICLE_COLOUR[vehicle], dtype=torch.float)) < 70, (i, vehicle)
-        assert world.labels["crash"][i] == crash
+        assert world.labels["Crash"][i] == crash
 
 
 def test_distance_is_the_gap_to_the_obstruction(world):

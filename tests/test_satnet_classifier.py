@@ -44,8 +44,8 @@ def test_training_is_deterministic_and_leaves_the_global_rng_alone():
 
 def test_flatten_reads_positions_where_pooled_cannot():
     x, y = _maps()
-    flat = satnet.train_classifier(x, y, head="flatten", hidden=16, dropout=0.0, epochs=60, batch_size=8, lr=1e-2)
-    pooled = satnet.train_classifier(x, y, head="pooled", epochs=60, batch_size=8, lr=1e-2)
+    flat = satnet.train_classifier(x, y, head="flatten", hidden=16, dropout=0.0, epochs=60, batch_size=8, learning_rate=1e-2)
+    pooled = satnet.train_classifier(x, y, head="pooled", epochs=60, batch_size=8, learning_rate=1e-2)
     assert satnet.classifier_accuracy(flat, x, y) == 100.0
     swapped = x.flip(2)  # top and bottom rows exchanged: the same per-channel means
     with torch.no_grad():

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
+from nesy.training import train_epochs
 
 #: ImageNet channel statistics used by torchvision's classification weights.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -452,7 +453,7 @@ def mnist_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_lenet5(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 2, batch_size: int = 64,
-                 lr: float = 1e-3, seed: int = 0, progress: bool | None = None,
+                 learning_rate: float = 1e-3, seed: int = 0, progress: bool | None = None,
                  device: str | torch.device = "cpu") -> LeNet5:
     """Train a :class:`LeNet5` with Adam and cross-entropy on uint8 images ``(N, 28, 28)`` and
     labels ``(N,)``; returns it frozen in eval mode, on the CPU. Same seed, same result.
@@ -461,19 +462,14 @@ def train_lenet5(images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 2,
     batch order are drawn on the CPU, each batch is moved there."""
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
-    from tqdm.auto import tqdm
-
     device = devices.resolve(device)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     net = LeNet5().to(device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
     x = mnist_input(images)
-    for _ in tqdm(range(epochs), desc="LeNet-5 epochs", disable=progress is False):
-        net.train()
-        for idx in torch.randperm(x.shape[0], generator=gen).split(batch_size):
-            opt.zero_grad()
-            F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)).backward()
-            opt.step()
+    train_epochs(torch.optim.Adam(net.parameters(), lr=learning_rate),
+                 lambda idx: F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)), x.shape[0],
+                 epochs=epochs, batch_size=batch_size, generator=gen, module=net, progress=progress,
+                 desc="LeNet-5 epochs")
     net.eval().requires_grad_(False)
     return net.to(devices.CPU)

@@ -42,12 +42,12 @@ def archive_stem(name: str) -> str | None:
 class _CountingReader:
     """A read-only file wrapper advancing a progress bar by the bytes read."""
 
-    def __init__(self, raw, progress):
-        self.raw, self.progress = raw, progress
+    def __init__(self, raw, bar):
+        self.raw, self.bar = raw, bar
 
     def read(self, size=-1):
         data = self.raw.read(size)
-        self.progress.update(len(data))
+        self.bar.update(len(data))
         return data
 
 

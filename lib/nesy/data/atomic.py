@@ -121,12 +121,12 @@ def atomic_write(path, content: Content, *, check: Callable[[Path], None] | None
     return path
 
 
-def file_chunks(path, size: int = CHUNK, progress=None) -> Iterable[bytes]:
-    """The bytes of `path` in chunks; `progress` (a tqdm bar or None) is advanced by bytes read."""
+def file_chunks(path, size: int = CHUNK, bar=None) -> Iterable[bytes]:
+    """The bytes of `path` in chunks; `bar` (a tqdm bar or None) is advanced by bytes read."""
     with open(path, "rb") as f:
         while chunk := f.read(size):
-            if progress is not None:
-                progress.update(len(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
             yield chunk
 
 

@@ -127,7 +127,7 @@ def _from_mirror(spec: FileSpec, dest: Path, progress: bool | None) -> Path:
     accepted = {"sha256": {spec.mirror_sha256}}
     try:
         with bar(src.stat().st_size, f"copy {spec.name}", progress) as b:
-            atomic_write(dest, file_chunks(src, progress=b), check=lambda p: verify(p, accepted, str(src)))
+            atomic_write(dest, file_chunks(src, bar=b), check=lambda p: verify(p, accepted, str(src)))
     except ChecksumError as exc:
         raise _SourceFailed(str(exc)) from None
     except OSError as exc:

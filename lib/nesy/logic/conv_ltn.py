@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import ltn
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from nesy import device as devices
+from nesy.training import train_epochs
 from nesy.logic.crash_world import DISTANCE, FUNCTIONS, OBSTRUCTED, PREDICATES, VEHICLES, CrashWorld
 
 OUTPUTS = PREDICATES + FUNCTIONS  # the ten inputs of Crash, in the article's order
@@ -124,7 +124,7 @@ def _as_float(images: torch.Tensor) -> torch.Tensor:
 def mse_loss(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> torch.Tensor:
     """The article's combined objective (a scalar): MSE per output, distances over relevant samples."""
     loss = sum(((outputs[name] - labels[name]) ** 2).mean() for name in PREDICATES)
-    loss = loss + ((outputs["Crash"] - labels["crash"]) ** 2).mean()
+    loss = loss + ((outputs["Crash"] - labels["Crash"]) ** 2).mean()
     for vehicle in VEHICLES:
         relevant = labels[OBSTRUCTED[vehicle]] > 0.5
         if relevant.any():
@@ -175,7 +175,7 @@ class LTNKnowledgeBase:
                 )
                 image, target = ltn.diag(image, target)
                 axioms.append(self.Forall([image, target], self.equal(self.symbols[name](image), target)))
-        crashes, safe = variable("crash_pos", labels["crash"] > 0.5), variable("crash_neg", labels["crash"] < 0.5)
+        crashes, safe = variable("crash_pos", labels["Crash"] > 0.5), variable("crash_neg", labels["Crash"] < 0.5)
         if crashes is not None:
             axioms.append(self.Forall(crashes, self.crash(crashes)))
         if safe is not None:
@@ -272,39 +272,34 @@ def train(
 
 def _train(model, train_world, validation_world, objective, max_epochs, patience, batch_size, learning_rate, seed,
            progress, device) -> TrainingHistory:
-    generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate)
     knowledge = LTNKnowledgeBase(model) if objective == "ltn" else None
     history = TrainingHistory(objective)
     best, stale = math.inf, 0
     start = time.perf_counter()
-    epochs = tqdm(range(max_epochs), desc=f"training ({objective})", disable=not progress)
-    for _ in epochs:
-        model.train()
-        total, count = 0.0, 0
-        for index in _batches(len(train_world), batch_size, generator):
-            images = _as_float(train_world.images[index].to(device))
-            labels = {name: value[index].to(device) for name, value in train_world.labels.items()}
-            if knowledge is None:
-                loss = mse_loss(model(images), labels)
-            else:
-                loss = 1.0 - knowledge.satisfaction(model.encoder(images), labels)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(index)
-            count += len(index)
-        history.train_loss.append(total / count)
+
+    def batch_loss(index):
+        images = _as_float(train_world.images[index].to(device))
+        labels = {name: value[index].to(device) for name, value in train_world.labels.items()}
+        if knowledge is None:
+            return mse_loss(model(images), labels)
+        return 1.0 - knowledge.satisfaction(model.encoder(images), labels)
+
+    def after_epoch(_epoch, train_loss, bar):
+        nonlocal best, stale
+        history.train_loss.append(train_loss)
         history.validation_loss.append(float(mse_loss(predict(model, validation_world, device=device),
                                                       validation_world.labels)))
-        epochs.set_postfix(train=f"{history.train_loss[-1]:.4f}", validation=f"{history.validation_loss[-1]:.4f}")
+        bar.set_postfix(train=f"{history.train_loss[-1]:.4f}", validation=f"{history.validation_loss[-1]:.4f}")
         if patience:
             if history.validation_loss[-1] < best - 1e-4:
                 best, stale = history.validation_loss[-1], 0
             else:
                 stale += 1
-                if stale >= patience:
-                    break
+        return bool(patience) and stale >= patience
+
+    train_epochs(torch.optim.Adam(model.parameters(), lr=learning_rate), batch_loss, len(train_world),
+                 epochs=max_epochs, batch_size=batch_size, generator=torch.Generator().manual_seed(seed),
+                 module=model, progress=bool(progress), desc=f"training ({objective})", after_epoch=after_epoch)
     history.seconds = time.perf_counter() - start
     return history
 
@@ -317,7 +312,7 @@ def validation_metrics(outputs: dict[str, torch.Tensor], labels: dict[str, torch
     """
     metrics = {}
     for name in TRUTH_OUTPUTS:
-        truth = labels["crash" if name == "Crash" else name] > 0.5
+        truth = labels[name] > 0.5
         metrics[f"{name}_accuracy"] = 100.0 * float(((outputs[name] > 0.5) == truth).float().mean())
     errors = []
     for vehicle in VEHICLES:

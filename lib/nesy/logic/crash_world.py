@@ -17,7 +17,7 @@ its exact image format, so this generator fixes one and says so:
 
 Labels exist for every predicate and function of the article: ``sce, bce, te, oe`` (exists),
 ``sco, bco, to`` (obstructed), ``scd, bcd, td`` (distance to the obstruction; NaN where the vehicle or the obstruction is absent),
-and ``crash``. The geometry (lanes, pixel columns) is returned too, so tests can check the
+and ``Crash`` (each label has its predicate's name). The geometry (lanes, pixel columns) is returned too, so tests can check the
 labels against the picture.
 """
 from __future__ import annotations
@@ -52,8 +52,9 @@ class CrashWorld:
     ----------
     images : Tensor[N, 3, H, W], uint8
     labels : dict of Tensor[N], float32
-        ``sce, bce, te, oe, sco, bco, to, crash`` in {0, 1}; ``scd, bcd, td`` in [0, 1], NaN where
-        the vehicle or the obstruction is absent (nothing to measure the distance to).
+        ``sce, bce, te, oe, sco, bco, to, Crash`` (the model's output names) in {0, 1}; ``scd,
+        bcd, td`` in [0, 1], NaN where the vehicle or the obstruction is absent (nothing to
+        measure the distance to).
     lanes : Tensor[N, 3], int64
         Lane (0 top .. 2 bottom) of small car, big car, truck; -1 where absent.
     obstruction_lane : Tensor[N], int64
@@ -186,7 +187,7 @@ def generate(
         labels[DISTANCE[vehicle]] = torch.from_numpy(np.where(measurable, distance[:, v], np.nan).astype(np.float32))
         crash |= obstructed & (distance[:, v] < CRITICAL_DISTANCE[vehicle])
     labels["oe"] = torch.from_numpy(has_obstruction.astype(np.float32))
-    labels["crash"] = torch.from_numpy(crash.astype(np.float32))
+    labels["Crash"] = torch.from_numpy(crash.astype(np.float32))
 
     return CrashWorld(
         images=images_uint8.contiguous(),

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
+from nesy.checks import integer, number, one_of
+from nesy.training import train_epochs
 
 from .patches import FeatureLayout, extract_patches, patch_positions
 from .qil import QIL
@@ -312,11 +313,6 @@ def _one_vs_rest(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 LOSSES = {"cross_entropy": F.cross_entropy, "one_vs_rest": _one_vs_rest}
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-
-
 SCHEDULES = ("constant", "one_cycle")
 SMALL_MODEL_THREADS = 1  # one thread trains the small networks fastest (nesy.device.cpu_threads)
 
@@ -342,14 +338,11 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
     keeps torch's setting; :data:`SMALL_MODEL_THREADS` is the fastest for the small networks
     here: the patch MLP, the dense heads on cached features, the small CNNs).
     """
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size)
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    integer("epochs", epochs, 1)
+    integer("batch_size", batch_size, 1)
+    number("learning_rate", learning_rate, 0.0, low_open=True)
+    one_of("loss", loss, tuple(LOSSES))
+    one_of("schedule", schedule, SCHEDULES)
     if not 0.0 <= label_smoothing < 1.0 or (label_smoothing and loss != "cross_entropy"):
         raise ValueError(f"label_smoothing must be in [0, 1) and only with loss='cross_entropy', got {label_smoothing!r}")
     criterion = LOSSES[loss]
@@ -359,12 +352,13 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
     if any(t.shape[0] != n for t in inputs):
         raise ValueError(f"every input must have {n} rows, got {[tuple(t.shape) for t in inputs]}")
     generator = torch.Generator().manual_seed(int(seed))
-    epochs_iter = range(epochs)
-    if progress:
-        from tqdm.auto import tqdm
 
-        epochs_iter = tqdm(epochs_iter, desc=desc, unit="epoch", leave=False)
-    history = []
+    def batch_loss(idx):
+        batch = tuple(t[idx] for t in inputs)
+        if augment is not None:
+            batch = augment(batch, generator)
+        return criterion(model(*(t.to(device) for t in batch)), labels[idx].to(device))
+
     with devices.placed(model, device) as device, devices.cpu_threads(threads):
         trainable = [p for p in model.parameters() if p.requires_grad]
         if schedule == "one_cycle":
@@ -374,25 +368,9 @@ def fit(model: nn.Module, inputs: tuple[torch.Tensor, ...], labels: torch.Tensor
                                                             pct_start=0.15)
         else:
             optimiser, scheduler = torch.optim.Adam(trainable, lr=learning_rate, weight_decay=weight_decay), None
-        model.train()
-        for _ in epochs_iter:
-            order = torch.randperm(n, generator=generator)
-            total = 0.0
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                if len(idx) < 2:  # batch norm needs two samples
-                    continue
-                batch = tuple(t[idx] for t in inputs)
-                if augment is not None:
-                    batch = augment(batch, generator)
-                batch_loss = criterion(model(*(t.to(device) for t in batch)), labels[idx].to(device))
-                optimiser.zero_grad()
-                batch_loss.backward()
-                optimiser.step()
-                if scheduler is not None:
-                    scheduler.step()
-                total += float(batch_loss.detach()) * len(idx)
-            history.append(total / n)
+        history = train_epochs(optimiser, batch_loss, n, epochs=epochs, batch_size=batch_size, generator=generator,
+                               scheduler=scheduler, module=model, min_batch=2, mean_over=n, progress=bool(progress),
+                               desc=desc)  # batch norm needs two samples
         model.eval()
     return history
 

@@ -136,7 +136,7 @@ def masked_baseline(classifier: nn.Module, vectors: torch.Tensor, mask: torch.Te
 
 def mask_sweep(layers: Sequence[nn.Module], classifiers: nn.Module | Mapping[str, nn.Module], vectors: torch.Tensor,
                labels: torch.Tensor, height: int, width: int, ratios: Sequence[float], masks: int, seed: int = 0,
-               progress=None) -> list[dict]:
+               on_progress=None) -> list[dict]:
     """Table 1: accuracy with and without re-generation for every mask ratio and every ``C``.
 
     For each ratio, `masks` rounds; in each round every image gets its own random mask of
@@ -151,7 +151,7 @@ def mask_sweep(layers: Sequence[nn.Module], classifiers: nn.Module | Mapping[str
     unmasked vectors raw), ``with_mean``, ``with_std`` (Algorithm 1) (accuracy in %, std over
     the rounds, ddof=1; 0 for one round), ``none_agree`` and ``several_agree`` (images decided
     by a fallback, summed over rounds).
-    progress: optional callable(done, total) after every round.
+    on_progress: optional callable(done, total) after every round.
     """
     from nesy.satnet.train import random_masks
 
@@ -184,8 +184,8 @@ def mask_sweep(layers: Sequence[nn.Module], classifiers: nn.Module | Mapping[str
                 none[name] += agreements[name].none
                 several[name] += agreements[name].several
             done += 1
-            if progress is not None:
-                progress(done, len(ratios) * masks)
+            if on_progress is not None:
+                on_progress(done, len(ratios) * masks)
         for name in heads:
             row = {"head": name, "mask_ratio": round(100 * ratio)}
             for column, values in acc[name].items():

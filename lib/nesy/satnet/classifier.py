@@ -19,8 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
+from nesy.checks import integer, number
 from nesy.satnet.train import feature_map, feature_vectors
 from nesy.satnet.vectors import unit_vectors
+from nesy.training import train_epochs
 
 HEADS = ("flatten", "pooled")
 
@@ -84,7 +86,7 @@ def normalise_positions(fmap: torch.Tensor) -> torch.Tensor:
 
 def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "flatten", classes: int | None = None,
                      hidden: int = 128, dropout: float = 0.5, epochs: int = 12, batch_size: int = 64,
-                     lr: float = 1e-3, unit: bool = False, seed: int = 0,
+                     learning_rate: float = 1e-3, unit: bool = False, seed: int = 0,
                      device: str | torch.device = "cpu") -> nn.Module:
     """Fit a ``C`` on frozen feature maps with Adam and cross-entropy.
 
@@ -96,7 +98,7 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
     head : ``"flatten"`` (:class:`FlattenClassifier`) or ``"pooled"`` (:class:`PooledClassifier`).
     classes : number of classes (default ``labels.max() + 1``).
     hidden, dropout : the flatten head's hidden width and dropout (the pooled head ignores ``hidden``).
-    epochs, batch_size, lr : Adam's schedule (one shuffled pass over the N maps per epoch).
+    epochs, batch_size, learning_rate : Adam's schedule (one shuffled pass over the N maps per epoch).
     unit : train on :func:`normalise_positions` of the maps instead of the raw maps.
     seed : seeds the initialisation, the batch order and the dropout; the global torch random
         state is left as it was. Same seed, same machine: the same weights.
@@ -112,8 +114,9 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
         raise ValueError(f"head must be one of {HEADS}; got {head!r}")
     if fmaps.dim() != 4 or labels.shape != (fmaps.shape[0],):
         raise ValueError(f"fmaps must be (N, K, H, W) and labels (N,); got {tuple(fmaps.shape)}, {tuple(labels.shape)}")
-    if epochs < 1 or batch_size < 1 or lr <= 0:
-        raise ValueError(f"epochs and batch_size must be >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
+    integer("epochs", epochs, 1)
+    integer("batch_size", batch_size, 1)
+    number("learning_rate", learning_rate, 0.0, low_open=True)
     classes = int(labels.max()) + 1 if classes is None else classes
     x = (normalise_positions(fmaps) if unit else fmaps).float()
     _, k, h, w = x.shape
@@ -122,14 +125,10 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
     with torch.random.fork_rng(devices=devices.rng_devices(device)):
         torch.manual_seed(seed)
         net = build(k, h, w, classes, hidden=hidden, dropout=dropout).to(device)
-        opt = torch.optim.Adam(net.parameters(), lr=lr)
-        gen = torch.Generator().manual_seed(seed + 1)
-        net.train()
-        for _ in range(epochs):
-            for idx in torch.randperm(x.shape[0], generator=gen).split(batch_size):
-                opt.zero_grad()
-                F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)).backward()
-                opt.step()
+        train_epochs(torch.optim.Adam(net.parameters(), lr=learning_rate),
+                     lambda idx: F.cross_entropy(net(x[idx].to(device)), labels[idx].to(device)), x.shape[0],
+                     epochs=epochs, batch_size=batch_size, generator=torch.Generator().manual_seed(seed + 1),
+                     module=net)
     net.eval().requires_grad_(False)
     return net.to(devices.CPU)
 

@@ -16,7 +16,7 @@ from torch import nn
 from nesy import device as devices
 
 
-def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progress=None,
+def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, on_progress=None,
                                device: str | torch.device = "cpu") -> torch.Tensor:
     """ERF maps of every feature position, for each image.
 
@@ -24,7 +24,7 @@ def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progr
     ----------
     extractor : pixels ``(B, C, S, S)`` -> feature map ``(B, K, H, W)`` (frozen, eval mode).
     images : (B, C, S, S) float, the extractor's input.
-    progress : optional callable(done, total) after every position.
+    on_progress : optional callable(done, total) after every position.
     device : where the gradients are computed (:func:`nesy.device.resolve`); the extractor is
         moved there for the call and back.
 
@@ -42,8 +42,8 @@ def effective_receptive_fields(extractor: nn.Module, images: torch.Tensor, progr
         for pos in range(H * W):
             (grad,) = torch.autograd.grad(fmap[:, :, pos // W, pos % W].sum(), x, retain_graph=pos < H * W - 1)
             out[:, pos] = grad.abs().sum(1).cpu()
-            if progress is not None:
-                progress(pos + 1, H * W)
+            if on_progress is not None:
+                on_progress(pos + 1, H * W)
     return out
 
 

@@ -13,6 +13,7 @@ import torch
 
 from nesy.satnet.layer import ViSATNet
 from nesy.satnet.vectors import unit_vectors
+from nesy.training import train_epochs
 
 
 def feature_vectors(fmap: torch.Tensor) -> torch.Tensor:
@@ -63,8 +64,8 @@ class History:
 
 
 def train_visatnet(train: torch.Tensor, val: torch.Tensor, *, m: int, epochs: int, batch_size: int = 8,
-                   mask_ratio: float = 0.4, lr: float = 2e-3, aux: int = 0, truth: bool = False,
-                   seed: int = 0, progress=None) -> tuple[ViSATNet, History]:
+                   mask_ratio: float = 0.4, learning_rate: float = 2e-3, aux: int = 0, truth: bool = False,
+                   seed: int = 0, on_epoch=None) -> tuple[ViSATNet, History]:
     """Train one Vi-SATNet on one class's feature vectors.
 
     Runs on the CPU, whatever a chapter's ``device``: the layer's forward and backward are the
@@ -78,9 +79,9 @@ def train_visatnet(train: torch.Tensor, val: torch.Tensor, *, m: int, epochs: in
         Feature vectors (raw; the layer normalises them) of training / validation images.
     m, aux, truth : the layer's clause rank, auxiliary variables and truth variable.
     epochs, batch_size, mask_ratio : as in the paper (50, 8, 0.4).
-    lr : Adam's learning rate (SATNet's Sudoku setting: 2e-3).
+    learning_rate : Adam's (SATNet's Sudoku setting: 2e-3).
     seed : seeds the layer, the batch order and the masks.
-    progress : optional callable(epoch, History) called after every epoch.
+    on_epoch : optional callable(epoch, History) called after every epoch.
 
     Returns
     -------
@@ -92,24 +93,23 @@ def train_visatnet(train: torch.Tensor, val: torch.Tensor, *, m: int, epochs: in
         raise ValueError(f"epochs and batch_size must be >= 1; got {epochs}, {batch_size}")
     n, k = train.shape[1:]
     layer = ViSATNet(n, m, k, aux=aux, truth=truth, seed=seed)
-    opt = torch.optim.Adam(layer.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed + 7)
     val_masks = random_masks(val.shape[0], n, mask_ratio, torch.Generator().manual_seed(seed + 11))
     history = History()
-    for epoch in range(epochs):
-        total, count = 0.0, 0
-        for idx in torch.randperm(train.shape[0], generator=gen).split(batch_size):
-            x = train[idx]
-            mask = random_masks(x.shape[0], n, mask_ratio, gen)
-            loss = cosine_loss(layer(x, mask), x, mask).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, count = total + loss.item() * x.shape[0], count + x.shape[0]
-        history.train.append(total / count)
+
+    def batch_loss(idx):
+        x = train[idx]
+        mask = random_masks(x.shape[0], n, mask_ratio, gen)
+        return cosine_loss(layer(x, mask), x, mask).mean()
+
+    def after_epoch(epoch, train_loss, _bar):
+        history.train.append(train_loss)
         history.val.append(evaluate_loss(layer, val, val_masks))
-        if progress is not None:
-            progress(epoch, history)
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+
+    train_epochs(torch.optim.Adam(layer.parameters(), lr=learning_rate), batch_loss, train.shape[0], epochs=epochs,
+                 batch_size=batch_size, generator=gen, after_epoch=after_epoch)
     return layer, history
 
 

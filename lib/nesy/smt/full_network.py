@@ -33,6 +33,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
+from nesy.checks import integer, number
+from nesy.training import train_epochs
 
 STATUSES = ("optimal", "unknown", "infeasible")
 
@@ -74,10 +76,8 @@ def train_mlp(
     softmax changes.
     """
     for name, value in (("hidden", hidden), ("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1; got {value!r}")
-    if not learning_rate > 0:
-        raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}")
+        integer(name, value, 1)
+    number("learning_rate", learning_rate, 0.0, low_open=True)
     if images.dim() < 2 or labels.shape != (images.shape[0],):
         raise ValueError(f"images must be (N, 28, 28) and labels (N,); got {tuple(images.shape)}, {tuple(labels.shape)}")
     x = images.reshape(len(images), -1).float() / 255.0
@@ -91,13 +91,8 @@ def train_mlp(
     steps = epochs * -(-len(x) // batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=steps)
     generator = torch.Generator().manual_seed(seed + 1)
-    model.train()
-    for _ in range(epochs):
-        for idx in torch.randperm(len(x), generator=generator).split(batch_size):
-            optimiser.zero_grad()
-            F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)).backward()
-            optimiser.step()
-            schedule.step()
+    train_epochs(optimiser, lambda idx: F.cross_entropy(model(x[idx].to(device)), y[idx].to(device)), len(x),
+                 epochs=epochs, batch_size=batch_size, generator=generator, scheduler=schedule, module=model)
     model.eval()
     return model.to(devices.CPU)
 

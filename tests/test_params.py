@@ -153,7 +153,7 @@ def test_schemas_must_say_what_they_allow(params_dir, schema_text, message):
     ({"sizes": [1, "2"]}, r"'sizes' item 1 must be an integer in \[1, 9\], got '2' \(the list: \[1, '2'\]\)"),
     ({"sizes": [1, 10]}, r"'sizes' item 1 must be an integer in \[1, 9\], got 10"),
     ({"low": 2 ** 70}, r"'low' must be an integer in \[0, 9\]"),
-    ({"rate": float("nan")}, r"'rate' must be a number in \[0.0, 1.0\], got nan"),
+    ({"rate": float("nan")}, r"'rate' must be a number in \[0, 1\], got nan"),
     ({"low": 5, "high": 4}, r"parameter 'low' must be <= high \(4\), got 5"),
 ])
 def test_values_lists_bounds_and_rules(params_dir, change, message):

@@ -19,7 +19,7 @@ import numbers
 from collections.abc import Collection
 from typing import Any
 
-__all__ = ["one_of", "integer", "number", "boolean"]
+__all__ = ["one_of", "integer", "number", "boolean", "interval"]
 
 
 def _fail(name: str, allowed: str, value: Any, extra: str = ""):
@@ -43,10 +43,13 @@ def one_of(name: str, value: Any, allowed: Collection, *, where: str = "") -> An
 
 
 def _bound(x) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
+    if isinstance(x, float) and float(f"{x:g}") == x:
+        return f"{x:g}"
+    return repr(x)
 
 
-def _interval(low, high, low_open: bool, high_open: bool) -> str:
+def interval(low=None, high=None, low_open: bool = False, high_open: bool = False) -> str:
+    """``"in [low, high)"``, ``">= low"``, ``"<= high"`` or ``""``: the bounds as a message says them."""
     if low is not None and high is not None:
         return f"in {'(' if low_open else '['}{_bound(low)}, {_bound(high)}{')' if high_open else ']'}"
     if low is not None:
@@ -62,7 +65,7 @@ def integer(name: str, value: Any, low: int | None = None, high: int | None = No
     if ok:
         ok = (low is None or value >= low) and (high is None or value <= high)
     if not ok:
-        bounds = _interval(low, high, False, False)
+        bounds = interval(low, high, False, False)
         _fail(name, "an integer" + (f" {bounds}" if bounds else ""), value)
     return int(value)
 
@@ -77,7 +80,7 @@ def number(name: str, value: Any, low: float | None = None, high: float | None =
         ok = ((low is None or (v > low if low_open else v >= low))
               and (high is None or (v < high if high_open else v <= high)))
     if not ok:
-        bounds = _interval(low, high, low_open, high_open)
+        bounds = interval(low, high, low_open, high_open)
         _fail(name, "a finite number" if not bounds else f"a number {bounds}", value)
     return float(value)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nesy import yamlio
+from nesy.checks import interval
 from nesy.paths import PARAMS, shown
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
@@ -128,13 +129,8 @@ def _describe(spec: dict) -> str:
     if spec["type"] == "list":  # min and max bound a list's length
         length = f" of {low} to {high} items" if high is not None else f" of at least {low} items" if low else ""
         return kind + length + (f", each {_describe(spec['items'])}" if "items" in spec else "")
-    if low is not None and high is not None:
-        return f"{kind} in [{low}, {high}]"
-    if low is not None:
-        return f"{kind} >= {low}"
-    if high is not None:
-        return f"{kind} <= {high}"
-    return kind
+    bounds = interval(low, high)
+    return f"{kind} {bounds}" if bounds else kind
 
 
 def _check_value(name: str, value: Any, spec: dict) -> Any:

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import traitlets
 
-from nesy.widgets.encoding import image_data_url, js_number
+from nesy.jsnumber import js_number
+from nesy.widgets.encoding import image_data_url
 
 __all__ = ["SmugExplorer", "entry", "key", "panels_jpeg"]
 

@@ -2,11 +2,11 @@
 
 The article's LTN answers questions such as ``∀ Im ¬oe(e(Im)) ⇒ Crash()`` by evaluating
 the trained predicates on every image and aggregating with fuzzy connectives and
-quantifiers. This module parses such a query (one quantified image variable) and
+quantifiers. This package parses such a query (one quantified image variable) and
 evaluates it over *precomputed* per-image outputs with LTNtorch's fuzzy operators, so the
 same question can be asked of any trained model, and of the outputs embedded in the static
-book (the ``*.mjs`` modules beside this package's are its JavaScript twin; both give the same
-values to 1e-6 and the same error messages).
+book (the ``*.mjs`` modules in this package's folder are its JavaScript twin; both give the
+same values to 1e-6 and the same error messages).
 
 The package is split by concern, each Python module with its JavaScript twin:
 ``spec`` (``spec.json``: tokens, keywords, precedence, operator choices and defaults,

@@ -321,6 +321,23 @@ def test_widget_evaluate_matches_js(run, widget):
             assert w.value == pytest.approx(js["value"], abs=1e-6)
 
 
+def test_bundle_inlines_relative_imports_once_dependencies_first(tmp_path):
+    from nesy.widgets.logic_query import bundle
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "data.json").write_text('{"k": [1, "ü"]}', encoding="utf-8")
+    (tmp_path / "lib" / "a.mjs").write_text('import D from "./data.json" with { type: "json" };\nexport const A = D.k;\n')
+    (tmp_path / "lib" / "b.mjs").write_text('import { A } from "./a.mjs";\nexport const B = A;\n')
+    (tmp_path / "main.mjs").write_text('import { B } from "./lib/b.mjs";\nimport { A } from "./lib/a.mjs";\nexport default B;\n')
+    assert bundle(tmp_path / "main.mjs") == (
+        '// ---- lib/a.mjs\nconst D = {"k": [1, "ü"]};\nexport const A = D.k;\n\n'
+        "// ---- lib/b.mjs\nexport const B = A;\n\n"
+        "// ---- tmp/main.mjs\nexport default B;\n".replace("tmp", tmp_path.name))
+    (tmp_path / "bad.mjs").write_text('import x from "node:fs";\n')
+    with pytest.raises(ValueError, match="only one-line relative imports"):
+        bundle(tmp_path / "bad.mjs")
+
+
 @pytest.mark.integration
 def test_the_embedded_module_evaluates_as_python(widget, tmp_path):
     """node imports the widget's _esm string itself (as the static page does) and agrees with Python."""

@@ -103,6 +103,14 @@ def test_spec_is_the_file_both_languages_read():
         assert not re.search(r"1e-4|0\.0001|\b100\b|10000|\"product\"|\"reichenbach\"", code), path.name
 
 
+def test_each_python_module_has_its_javascript_twin():
+    python = {p.stem for p in LANGUAGE.glob("*.py")} - {"__init__"}
+    assert python == {p.stem for p in LANGUAGE.glob("*.mjs")} - {"index"}
+    assert python == {"spec", "errors", "tokens", "syntax", "parser", "semantics", "evaluation"}
+    index = (LANGUAGE / "index.mjs").read_text(encoding="utf-8")
+    assert all(f'export * from "./{name}.mjs";' in index for name in python)
+
+
 def test_every_token_alias_and_keyword_tokenizes_as_the_spec_says():
     for kind, texts in SPEC["tokens"].items():
         for text in texts:

@@ -137,7 +137,7 @@ def test_python_and_javascript_agree_on_generated_queries(queries, tmp_path_fact
     path = tmp_path_factory.mktemp("fuzz") / "cases.json"
     path.write_text(json.dumps(spec, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     proc = subprocess.run([NODE, str(ROOT / "tests" / "js" / "run_queries.mjs"),
-                           str(ROOT / "lib" / "nesy" / "widgets" / "logic_query.mjs"), str(path)],
+                           str(ROOT / "lib" / "nesy" / "logic" / "query" / "index.mjs"), str(path)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for case, js in zip(cases, json.loads(proc.stdout)["cases"]):

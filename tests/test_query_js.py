@@ -1,4 +1,4 @@
-"""The JavaScript twin (lib/nesy/widgets/logic_query.mjs) agrees with nesy.logic.query, and the
+"""The JavaScript twin (lib/nesy/logic/query/*.mjs) agrees with nesy.logic.query, and the
 logic-query widget works (Python side; and, if Chromium is available, its view in a browser).
 
 One node process evaluates every case (seeded random outputs, N=200, ~30 queries x 5
@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from nesy.logic.query import ARTICLE_QUERIES, QueryError, Semantics, evaluate, parse
+from nesy.logic.crash_world import ARTICLE_QUERIES
+from nesy.logic.query import QueryError, Semantics, evaluate, parse
 from nesy.widgets.logic_query import ESM_PATH, LogicQueryExplorer, esm_source
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULE = ROOT / "lib" / "nesy" / "widgets" / "logic_query.mjs"
+MODULE = ROOT / "lib" / "nesy" / "logic" / "query" / "index.mjs"  # the language's modules
 DRIVER = Path(__file__).resolve().parent / "js" / "run_queries.mjs"
 NODE = shutil.which("node")
 
@@ -221,9 +222,12 @@ def test_queries_at_the_limits_agree(run, widget, li):
 def test_limits_are_the_same_in_both_languages():
     from nesy.logic import query
 
-    source = MODULE.read_text(encoding="utf-8")
-    assert f"export const MAX_DEPTH = {query.MAX_DEPTH};" in source
-    assert f"export const MAX_QUERY_LENGTH = {query.MAX_QUERY_LENGTH};" in source
+    # one source: the spec file, read by Python and by lib/nesy/logic/query/spec.mjs
+    source = (MODULE.parent / "spec.mjs").read_text(encoding="utf-8")
+    assert "export const MAX_DEPTH = SPEC.limits.max_depth;" in source
+    assert "export const MAX_QUERY_LENGTH = SPEC.limits.max_query_length;" in source
+    assert (query.MAX_DEPTH, query.MAX_QUERY_LENGTH) == (100, 10_000)
+    assert query.SPEC["limits"] == {"max_depth": query.MAX_DEPTH, "max_query_length": query.MAX_QUERY_LENGTH}
 
 
 def test_deep_and_long_queries_are_query_errors_not_recursion_errors():
@@ -278,8 +282,24 @@ def test_js_histogram_bins(run):
 
 
 def test_widget_embeds_rounded_outputs_and_the_module(widget):
-    assert widget._esm == esm_source() == MODULE.read_text(encoding="utf-8")
-    assert ESM_PATH.name == "logic_query.mjs"
+    from nesy.logic.query import SPEC
+
+    esm = widget._esm
+    assert esm == esm_source() and ESM_PATH.name == "logic_query.mjs"
+    # one module without imports: the spec inlined, every language module and the view, in order
+    assert "import " not in "\n".join(line for line in esm.splitlines() if not line.lstrip().startswith("//"))
+    assert f"const SPEC = {json.dumps(SPEC, ensure_ascii=False)};" in esm
+    modules = sorted(p.name for p in MODULE.parent.glob("*.mjs") if p != MODULE)  # index.mjs only re-exports
+    parts = dict(part.split("\n", 1) for part in esm.split("// ---- ")[1:])
+    assert set(parts) == {f"query/{name}" for name in modules} | {"widgets/logic_query.mjs"}
+    assert list(parts)[0] == "query/spec.mjs" and list(parts)[-1] == "widgets/logic_query.mjs"
+    inlined = f"const SPEC = {json.dumps(SPEC, ensure_ascii=False)};\n"
+    for name, path in [(f"query/{m}", MODULE.parent / m) for m in modules] + [("widgets/logic_query.mjs", ESM_PATH)]:
+        own = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                      if not line.startswith(("import ", "export * from")))
+        assert parts[name].replace(inlined, "").strip() == own.strip(), name  # its code, only its imports gone
+    assert parts["query/spec.mjs"].count(inlined) == 1
+    assert "export function evaluateQuery(" in esm and "export default { render };" in esm
     assert set(widget.outputs) == set(PREDS + FUNCS)
     assert all(len(v) == N for v in widget.outputs.values())
     assert all(round(x, 3) == x for v in widget.outputs.values() for x in v)
@@ -299,6 +319,49 @@ def test_widget_evaluate_matches_js(run, widget):
                                    t=case["params"]["t"])
             assert w.evaluate().value == pytest.approx(js["value"], abs=1e-6)
             assert w.value == pytest.approx(js["value"], abs=1e-6)
+
+
+def test_bundle_inlines_relative_imports_once_dependencies_first(tmp_path):
+    from nesy.widgets.logic_query import bundle
+
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "data.json").write_text('{"k": [1, "ü"]}', encoding="utf-8")
+    (tmp_path / "lib" / "a.mjs").write_text('import D from "./data.json" with { type: "json" };\nexport const A = D.k;\n')
+    (tmp_path / "lib" / "b.mjs").write_text('import { A } from "./a.mjs";\nexport const B = A;\n')
+    (tmp_path / "main.mjs").write_text('import { B } from "./lib/b.mjs";\nimport { A } from "./lib/a.mjs";\nexport default B;\n')
+    assert bundle(tmp_path / "main.mjs") == (
+        '// ---- lib/a.mjs\nconst D = {"k": [1, "ü"]};\nexport const A = D.k;\n\n'
+        "// ---- lib/b.mjs\nexport const B = A;\n\n"
+        "// ---- tmp/main.mjs\nexport default B;\n".replace("tmp", tmp_path.name))
+    (tmp_path / "bad.mjs").write_text('import x from "node:fs";\n')
+    with pytest.raises(ValueError, match="only one-line relative imports"):
+        bundle(tmp_path / "bad.mjs")
+
+
+@pytest.mark.integration
+def test_the_embedded_module_evaluates_as_python(widget, tmp_path):
+    """node imports the widget's _esm string itself (as the static page does) and agrees with Python."""
+    if NODE is None:
+        pytest.skip("node is not on PATH: the JavaScript twin cannot be run")
+    bundle = tmp_path / "embedded.mjs"
+    bundle.write_text(widget._esm, encoding="utf-8")
+    cases = [{"query": q, "params": {"t": 0.3}, "semantics": s} for q in QUERIES[:6] for s in SEMANTICS[:2]]
+    cases.append({"query": BAD_QUERIES[21], "params": {"t": 0.3}, "semantics": {}})
+    spec = {"outputs": widget.outputs, "predicates": PREDS, "functions": FUNCS, "cases": cases}
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.run([NODE, str(DRIVER), str(bundle), str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    res = json.loads(proc.stdout)
+    for case, js in zip(cases[:-1], res["cases"]):
+        py = python_case(widget, case)
+        assert js["value"] == pytest.approx(py.value, abs=1e-6), case
+        assert js["canonical"] == str(py.parsed)
+    with pytest.raises(QueryError) as info:
+        python_case(widget, cases[-1])
+    assert res["cases"][-1]["message"] == str(info.value)
+    from nesy.logic.query import SPEC
+    assert res["spec"] == SPEC
 
 
 def test_widget_value_follows_traits():

@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import yaml
+
+from nesy import paths
 
 VEHICLES = ("small_car", "big_car", "truck")
 CRITICAL_DISTANCE = {"small_car": 0.3, "big_car": 0.34, "truck": 0.21}
@@ -35,6 +38,11 @@ OBSTRUCTED = {"small_car": "sco", "big_car": "bco", "truck": "to"}
 DISTANCE = {"small_car": "scd", "big_car": "bcd", "truck": "td"}
 PREDICATES = ("sce", "bce", "te", "oe", "sco", "bco", "to")
 FUNCTIONS = ("scd", "bcd", "td")
+#: The article's four queries (as written there) and a few more, ``[{"label", "query"}]``: the
+#: default prepared queries of :class:`nesy.widgets.logic_query.LogicQueryExplorer`; kept with
+#: the article's numbers (``article_queries`` in ``lib/nesy/paper_values/ltn_crash.yaml``).
+ARTICLE_QUERIES: list[dict[str, str]] = yaml.safe_load(
+    (paths.PAPER_VALUES / "ltn_crash.yaml").read_text(encoding="utf-8"))["article_queries"]
 
 # Appearance: (length, height) in pixels and base RGB colour.
 VEHICLE_SIZE = {"small_car": (8, 6), "big_car": (12, 8), "truck": (20, 8)}

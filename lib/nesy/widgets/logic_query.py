@@ -1,16 +1,21 @@
 """The logic-query explorer: type a first-order query, see its truth over the images.
 
 :class:`LogicQueryExplorer` embeds the per-image predicate/function outputs of a trained
-model in the widget state and evaluates queries in JavaScript (``logic_query.mjs``, the
-twin of :mod:`nesy.logic.query`), so it still responds in the static book without a
-kernel. With a kernel, :meth:`LogicQueryExplorer.evaluate` computes the same value in
+model in the widget state and evaluates queries in JavaScript (``logic_query.mjs`` and the
+language modules it imports from ``lib/nesy/logic/query/*.mjs``, the twin of
+:mod:`nesy.logic.query`), so it still responds in the static book without a kernel: the
+widget's ``_esm`` is one ES module, :func:`esm_source`, that inlines those modules and the
+language's ``spec.json``. With a kernel, :meth:`LogicQueryExplorer.evaluate` computes the same value in
 Python with LTNtorch's operators, and the ``value`` trait is kept up to date from both sides.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from importlib import resources
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import anywidget
@@ -18,23 +23,63 @@ import numpy as np
 import torch
 import traitlets
 
+from nesy.logic.crash_world import ARTICLE_QUERIES
 from nesy.logic.query import (
-    ARTICLE_QUERIES,
     QueryError,
     QueryResult,
     Semantics,
     evaluate,
 )
 
-__all__ = ["LogicQueryExplorer", "ESM_PATH", "esm_source"]
+__all__ = ["LogicQueryExplorer", "ESM_PATH", "bundle", "esm_source"]
 
 ESM_NAME = "logic_query.mjs"
+#: The widget's entry module (the view); it imports the language modules.
 ESM_PATH = resources.files("nesy.widgets").joinpath(ESM_NAME)
+
+# a one-line static import of a relative module: `import {...} from "./x.mjs";`,
+# `import NAME from "./x.json" with { type: "json" };` or `export * from "./x.mjs";`
+_IMPORT = re.compile(r'^(?:import\s+(?P<what>[^;]+?)\s+from|export\s+\*\s+from)\s+"(?P<path>\.\.?/[^"]+)"'
+                     r'(?:\s+with\s+\{\s*type:\s*"json"\s*\})?;[ \t]*(?:\n|\Z)', re.M)
+
+
+def bundle(entry) -> str:
+    """One ES module: ``entry`` with its relative imports inlined, dependencies first.
+
+    Each module is included once; an imported ``.json`` becomes ``const NAME = {...};``. The
+    modules share one scope, so their top-level names must differ (node or a browser
+    refuses the bundle otherwise). Any other ``import`` raises ``ValueError``.
+    """
+    seen: set[Path] = set()
+    parts: list[str] = []
+
+    def visit(path: Path):
+        path = path.resolve()
+        if path in seen:
+            return
+        seen.add(path)
+
+        def inline(m: re.Match) -> str:
+            dep = path.parent / m["path"]
+            if dep.suffix == ".json":
+                value = json.loads(dep.read_text(encoding="utf-8"))
+                return f"const {m['what']} = {json.dumps(value, ensure_ascii=False)};\n"
+            visit(dep)
+            return ""
+
+        text = _IMPORT.sub(inline, path.read_text(encoding="utf-8"))
+        if re.search(r"^\s*(?:import\b|export\s.*\bfrom\b)", text, re.M):
+            raise ValueError(f"{path}: only one-line relative imports can be bundled")
+        parts.append(f"// ---- {path.parent.name}/{path.name}\n{text.strip()}\n")
+
+    visit(Path(str(entry)))
+    return "\n".join(parts)
 
 
 def esm_source() -> str:
-    """The widget's ES module (the JavaScript parser/evaluator and the anywidget view)."""
-    return ESM_PATH.read_text(encoding="utf-8")
+    """The widget's ES module: the language modules (``lib/nesy/logic/query/*.mjs``, with the
+    spec inlined) and the anywidget view (``ESM_PATH``), as one module without imports."""
+    return bundle(ESM_PATH)
 
 
 def _to_list(name: str, values, decimals: int) -> list[float]:
@@ -65,7 +110,7 @@ class LogicQueryExplorer(anywidget.AnyWidget):
     functions : iterable of str, optional
         Function names (magnitudes, usable in comparisons).
     prepared : sequence of {"label": str, "query": str}, optional
-        Queries offered in the dropdown; default :data:`nesy.logic.query.ARTICLE_QUERIES`.
+        Queries offered in the dropdown; default :data:`nesy.logic.crash_world.ARTICLE_QUERIES` (the article's).
     query : str, optional
         Initial query; default the first prepared one.
     t : float, optional

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 
+from nesy.jsnumber import js_number
 from nesy.logic.query.spec import SPEC, message
 
 __all__ = ["QueryError", "format_error", "show_value"]
@@ -38,26 +38,12 @@ QueryError.__module__ = "nesy.logic.query"  # its public home (tracebacks, docte
 
 
 def _number_text(v: float) -> str:
-    """A number as JavaScript's ``String(v)`` writes it (shortest round-trip digits), nan/inf spelled out."""
+    """A number as JavaScript's ``String(v)`` writes it, nan/inf spelled out as the messages do."""
     if math.isnan(v):
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if v == 0:
-        return "0"
-    sign, digits, exponent = decimal.Decimal(repr(float(v))).normalize().as_tuple()
-    d = "".join(map(str, digits))
-    k, n = len(d), exponent + len(d)          # v = 0.d * 10**n
-    if k <= n <= 21:
-        body = d + "0" * (n - k)
-    elif 0 < n <= 21:
-        body = d[:n] + "." + d[n:]
-    elif -6 < n <= 0:
-        body = "0." + "0" * -n + d
-    else:
-        e = f"{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
-        body = (d if k == 1 else d[0] + "." + d[1:]) + "e" + e
-    return ("-" if sign else "") + body
+    return js_number(v)
 
 
 def show_value(v) -> str:

@@ -31,14 +31,15 @@ def one_of(name: str, value: Any, allowed: Collection, *, where: str = "") -> An
 
     ``where`` qualifies the list, e.g. ``" for dataset 'toy'"``.
     """
-    if isinstance(value, bool) and not any(isinstance(a, bool) for a in allowed):
-        _fail(name, "one of " + ", ".join(map(repr, allowed)), value, where)
     try:
         ok = value in allowed
     except TypeError:  # an unhashable value asked of a set
         ok = False
+    if isinstance(value, bool) and not any(isinstance(a, bool) for a in allowed):
+        ok = False
     if not ok:
-        _fail(name, "one of " + ", ".join(map(repr, allowed)), value, where)
+        shown = sorted(allowed, key=repr) if isinstance(allowed, (set, frozenset)) else allowed
+        _fail(name, "one of " + ", ".join(map(repr, shown)), value, where)
     return value
 
 

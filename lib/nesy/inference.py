@@ -21,6 +21,7 @@ from collections.abc import Callable
 import torch
 
 from nesy import device as devices
+from nesy.checks import one_of
 
 BACKENDS = ("onnxruntime", "torch")
 
@@ -69,8 +70,7 @@ def fast_forward(model, image_size: int | None = None, backend: str = "onnxrunti
     (inputs from any device, outputs on the CPU); ``model`` itself is left where it is.
     The returned callable has ``.backend`` naming what runs.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    one_of("backend", backend, BACKENDS)
     device = devices.resolve(device)
     if device.type != "cpu":
         return _TorchForward(copy.deepcopy(model).to(device), device)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
+from nesy.checks import one_of
 from nesy.training import train_epochs
 
 #: ImageNet channel statistics used by torchvision's classification weights.
@@ -364,8 +365,7 @@ IMAGENET_CLASSIFIERS = {"efficientnet-lite0": efficientnet_lite0, "googlenet": g
 
 def imagenet_classifier(name: str, pretrained: bool = True) -> SplitModel:
     """The :class:`SplitModel` called `name` (one of :data:`IMAGENET_CLASSIFIERS`)."""
-    if name not in IMAGENET_CLASSIFIERS:
-        raise ValueError(f"name must be one of {sorted(IMAGENET_CLASSIFIERS)}; got {name!r}")
+    one_of("name", name, IMAGENET_CLASSIFIERS)
     return IMAGENET_CLASSIFIERS[name](pretrained)
 
 
@@ -392,8 +392,7 @@ def last_feature_split(model: SplitModel, classes: list[int] | tuple[int, ...] |
     allowed = FEATURE_LAYERS.get(model.name)
     if allowed is None:
         raise ValueError(f"model must be one of {sorted(FEATURE_LAYERS)}; got {model.name!r}")
-    if layer not in allowed:
-        raise ValueError(f"layer must be one of {allowed} for {model.name}; got {layer!r}")
+    one_of("layer", layer, allowed, where=f" for {model.name}")
     if model.name == "efficientnet-lite0":
         extractor = _EfficientNetFeatures(model, layer)
         head = _PoolLinear(model.head.fc)

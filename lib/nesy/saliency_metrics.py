@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from nesy import device as devices
+from nesy.checks import one_of
 
 MIN_AREA = 0.05
 
@@ -90,8 +91,7 @@ def crop_resize(x: torch.Tensor, box: Box, normalise: str = "none") -> torch.Ten
     normalise: ``"minmax"`` stretches the resized crop to [0, 1] over all its values, as the
     reference does before every forward pass (``process_model_input``); ``"none"`` keeps
     the pixels as they are."""
-    if normalise not in CROP_NORMALISATIONS:
-        raise ValueError(f"normalise must be one of {CROP_NORMALISATIONS}; got {normalise!r}")
+    one_of("normalise", normalise, CROP_NORMALISATIONS)
     crop = x[:, box.y0 : box.y1, box.x0 : box.x1][None]
     out = F.interpolate(crop, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)[0]
     if normalise == "minmax":
@@ -127,8 +127,7 @@ class BoxScorer:
 
     def __init__(self, model, x: torch.Tensor, label: int | None = None, *, crop_normalise: str = "minmax", batch_size: int = 32,
                  prune: bool = True, device: str | torch.device = "cpu"):
-        if crop_normalise not in CROP_NORMALISATIONS:
-            raise ValueError(f"crop_normalise must be one of {CROP_NORMALISATIONS}; got {crop_normalise!r}")
+        one_of("crop_normalise", crop_normalise, CROP_NORMALISATIONS)
         if x.dim() != 3:
             raise ValueError(f"x must be one image (3, H, W); got shape {list(x.shape)}")
         self.model, self.x, self.batch_size, self.crop_normalise = model, x, int(batch_size), crop_normalise

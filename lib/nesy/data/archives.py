@@ -151,3 +151,12 @@ def unpack_archive(dataset: str, archive: str, *, progress: bool | None = None) 
         if not _complete(target, fingerprint):  # another process may have finished while we waited
             _unpack_into(target, path, stem, fingerprint, progress)
     return target
+
+
+def archive_tensors(dataset: str, archive: str, name: str, decode, *, progress: bool | None = None) -> dict:
+    """The tensors ``decode(root)`` builds from the unpacked ``archive`` (root: its folder),
+    cached as ``name`` (:func:`nesy.data.cached_tensors`): unpacked and decoded once."""
+    from .derived import cached_tensors
+
+    root = unpack_archive(dataset, archive, progress=progress)
+    return cached_tensors(dataset, name, lambda: decode(root))

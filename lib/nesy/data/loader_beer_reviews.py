@@ -26,6 +26,7 @@ from pathlib import Path
 
 from nesy.paths import shown
 
+from ..checks import one_of
 from .errors import DataUnavailableError, FormatError
 from .registry import cache_dir
 
@@ -71,10 +72,8 @@ def beer_reviews(split: str = "annotations", aspect: str = "aroma", *, root: str
     root: folder holding the files (default :func:`beer_reviews_dir`).
     Raises :class:`DataUnavailableError` naming the folder and the file when it is absent.
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {list(SPLITS)}; got {split!r}")
-    if aspect not in ASPECTS:
-        raise ValueError(f"aspect must be one of {list(ASPECTS)}; got {aspect!r}")
+    one_of("split", split, SPLITS)
+    one_of("aspect", aspect, ASPECTS)
     folder = Path(root) if root is not None else beer_reviews_dir()
     path = folder / SPLITS[split]
     if not path.exists():

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .archives import unpack_archive
-from .derived import cached_tensors
+from ..checks import one_of
+from .archives import archive_tensors
 from .errors import FormatError
 from .sources import first_available
 
@@ -69,17 +69,11 @@ def cifar10(split: str = "train", *, progress: bool | None = None) -> tuple[torc
     re-encodes ordered by class, then file name; from the canonical pickles, the canonical
     images in the canonical order. The first call decodes and caches the tensors.
     """
-    if split not in SPLIT_SIZES:
-        raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}; got {split!r}")
-    def mirror_copy():
-        root = unpack_archive("cifar10", "cifar10-jpeg.tar.gz", progress=progress)
-        return cached_tensors("cifar10", f"cifar10-jpeg-{split}-v1", lambda: _decode_jpeg_folders(root, split, progress))
-
-    def canonical_copy():
-        root = unpack_archive("cifar10", "cifar-10-python.tar.gz", progress=progress)
-        return cached_tensors("cifar10", f"cifar10-python-{split}-v1", lambda: _decode_pickles(root, split))
-
+    one_of("split", split, sorted(SPLIT_SIZES))
     tensors = first_available(
         "CIFAR-10 is unavailable: neither the mirror's JPEG copy nor the canonical pickles could be found.",
-        ("mirror copy", mirror_copy), ("canonical copy", canonical_copy))
+        ("mirror copy", lambda: archive_tensors("cifar10", "cifar10-jpeg.tar.gz", f"cifar10-jpeg-{split}-v1",
+                                                lambda root: _decode_jpeg_folders(root, split, progress), progress=progress)),
+        ("canonical copy", lambda: archive_tensors("cifar10", "cifar-10-python.tar.gz", f"cifar10-python-{split}-v1",
+                                                   lambda root: _decode_pickles(root, split), progress=progress)))
     return tensors["images"], tensors["labels"]

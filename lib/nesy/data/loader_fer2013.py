@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .archives import unpack_archive
+from ..checks import one_of
+from .archives import archive_tensors
 from .derived import cached_tensors
 from .errors import FormatError
 from .registry import cache_dir
@@ -83,14 +84,9 @@ def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | 
     Returns ``(images, labels)``: images uint8 [N, 48, 48] (gray), labels int64 [N] in 0..6
     (names in :data:`EMOTIONS`; ``labels == HAPPY`` gives the paper's happy / not happy task).
     """
-    if split not in SPLIT_SIZES:
-        raise ValueError(f"split must be one of {sorted(SPLIT_SIZES)}; got {split!r}")
+    one_of("split", split, sorted(SPLIT_SIZES))
     allowed = ("Training",) if split == "train" else ("PublicTest", "PrivateTest")
-    if usage is not None and usage not in allowed:
-        raise ValueError(f"usage must be None or one of {allowed} for split {split!r}; got {usage!r}")
-    def mirror_copy():
-        root = unpack_archive("fer2013", "fer2013-jpeg.tar.gz", progress=progress)
-        return cached_tensors("fer2013", f"fer2013-jpeg-{split}-v2", lambda: _decode_jpeg_folders(root, split, progress))
+    one_of("usage", usage, (None, *allowed), where=f" for split {split!r}")
 
     def kaggle_copy():
         path = fetch("fer2013", "fer2013.csv", progress=progress)
@@ -101,7 +97,9 @@ def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | 
         f"{KAGGLE_PAGE}, download fer2013.tar.gz, and place fer2013/fer2013.csv from it at "
         f"{cache_dir() / 'fer2013' / 'fer2013.csv'} (it is verified against the md5 pinned in "
         f"data/registry.yaml), or point NESY_DATA_MIRROR at a mirror holding fer2013/fer2013-jpeg.tar.gz.",
-        ("mirror copy", mirror_copy), ("Kaggle copy", kaggle_copy))
+        ("mirror copy", lambda: archive_tensors("fer2013", "fer2013-jpeg.tar.gz", f"fer2013-jpeg-{split}-v2",
+                                                lambda root: _decode_jpeg_folders(root, split, progress), progress=progress)),
+        ("Kaggle copy", kaggle_copy))
     if usage is None:
         return tensors["images"], tensors["labels"]
     keep = tensors["usage"] == USAGES.index(usage)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from ..checks import one_of
 from .archives import unpack_archive
 from .derived import cached_tensors
 from .errors import FormatError
@@ -94,8 +95,7 @@ def imagenette(split: str = "val", per_class: int | None = None, *, progress: bo
     Returns an :class:`Imagenette`. The first call for a (split, per_class) decodes the JPEGs
     and caches the tensors; later calls load them from the cache.
     """
-    if split not in MIRROR:
-        raise ValueError(f"split must be one of {sorted(MIRROR)}; got {split!r}")
+    one_of("split", split, MIRROR)
     if per_class is not None and (not isinstance(per_class, int) or per_class < 1):
         raise ValueError(f"per_class must be None or an int >= 1; got {per_class!r}")
     root = _root(split, progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import one_of
 from .derived import cached_tensors
 from .errors import FormatError
 from .idx import read_idx
@@ -25,8 +26,7 @@ def mnist(split: str = "train", *, progress: bool | None = None) -> tuple[torch.
     labels int64 [N] in 0..9. The first call decodes the IDX files (from the cache, the
     mirror or the download) and caches the tensors; later calls load them in well under 1 s.
     """
-    if split not in MNIST_SPLITS:
-        raise ValueError(f"split must be one of {sorted(MNIST_SPLITS)}; got {split!r}")
+    one_of("split", split, MNIST_SPLITS)
     images_file, labels_file, n = MNIST_SPLITS[split]
 
     def build() -> dict[str, torch.Tensor]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from nesy import paths, yamlio
 
+from ..checks import one_of
 from .errors import RegistryError
 
 _DIGEST_KEYS = ("sha256", "md5")
@@ -154,14 +155,12 @@ def files(dataset: str) -> list[str]:
 
 def _dataset(dataset: str) -> dict[str, FileSpec]:
     specs = load()["specs"]
-    if dataset not in specs:
-        raise ValueError(f"dataset must be one of {sorted(specs)}; got {dataset!r}")
+    one_of("dataset", dataset, specs)
     return specs[dataset]
 
 
 def file_spec(dataset: str, file: str) -> FileSpec:
     """The registry entry of `file` in `dataset`; ValueError naming the allowed values otherwise."""
     entries = _dataset(dataset)
-    if file not in entries:
-        raise ValueError(f"file must be one of {sorted(entries)} for dataset {dataset!r}; got {file!r}")
+    one_of("file", file, entries, where=f" for dataset {dataset!r}")
     return entries[file]

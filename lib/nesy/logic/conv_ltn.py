@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from nesy import device as devices
+from nesy.checks import one_of
 from nesy.training import train_epochs
 from nesy.logic.crash_world import DISTANCE, FUNCTIONS, OBSTRUCTED, PREDICATES, VEHICLES, CrashWorld
 
@@ -257,8 +258,7 @@ def train(
     the model is moved there for the call and back to where it was, the batch order is drawn
     on the CPU.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    one_of("objective", objective, OBJECTIVES)
     for name, value, low in (("max_epochs", max_epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 0)):
         if not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")

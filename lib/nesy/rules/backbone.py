@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import one_of
 from .patches import FeatureLayout
 from .qil import QIL
 
@@ -174,8 +175,7 @@ def backbone_features(images: torch.Tensor, *, size: int = 224, backbone: str = 
     from nesy.inference import fast_forward
     from nesy.satnet.features import extract_features
 
-    if backbone not in BACKBONES:
-        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    one_of("backbone", backbone, BACKBONES)
     _check_size(size)
     _check_images(images)
     images = images.float()

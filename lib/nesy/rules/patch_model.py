@@ -218,8 +218,7 @@ class SecondModel(nn.Module):
                              f"{getattr(qil, 'n_features', type(qil).__name__)}")
         if isinstance(upsample, bool) or not isinstance(upsample, int) or upsample < 1:
             raise ValueError(f"upsample must be an integer >= 1, got {upsample!r}")
-        if image_branch not in IMAGE_BRANCHES:
-            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        one_of("image_branch", image_branch, IMAGE_BRANCHES)
         self.layout, self.upsample, self.image_branch_kind = layout, upsample, image_branch
         self.qil_input = _QILInput(qil, staircase)
         rows, cols = layout.grid
@@ -274,8 +273,7 @@ class PerClassModel(nn.Module):
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-        if image_branch not in IMAGE_BRANCHES:
-            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        one_of("image_branch", image_branch, IMAGE_BRANCHES)
         self.nets = nn.ModuleList(
             nn.Sequential(_image_branch(image_branch, 3, height, width, pretrained, image_widths, n_image_features, backbone_size),
                           nn.Linear(256, 1))
@@ -296,8 +294,7 @@ class ImageCNN(nn.Module):
     def __init__(self, channels: int, height: int, width: int, n_classes: int, image_branch: str = "small",
                  image_widths=(32, 64), pretrained: bool = True, n_image_features: int = 1280, backbone_size: int = 224):
         super().__init__()
-        if image_branch not in IMAGE_BRANCHES:
-            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+        one_of("image_branch", image_branch, IMAGE_BRANCHES)
         self.branch = _image_branch(image_branch, channels, height, width, pretrained, image_widths, n_image_features,
                                     backbone_size)
         self.out = nn.Linear(256, n_classes)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..checks import one_of
 from . import backbone as bb
 from . import patch_model as pm
 from .fidexglo import FidexGlo
@@ -70,10 +71,8 @@ class PipelineSettings:
     seed: int = 0
 
     def __post_init__(self):
-        if self.image_branch not in IMAGE_BRANCHES:
-            raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {self.image_branch!r}")
-        if self.methodology not in METHODOLOGIES:
-            raise ValueError(f"methodology must be one of {METHODOLOGIES}, got {self.methodology!r}")
+        one_of("image_branch", self.image_branch, IMAGE_BRANCHES)
+        one_of("methodology", self.methodology, METHODOLOGIES)
         if isinstance(self.finetune_epochs, bool) or not isinstance(self.finetune_epochs, int) or self.finetune_epochs < 0:
             raise ValueError(f"finetune_epochs must be an integer >= 0, got {self.finetune_epochs!r}")
         if self.finetune_epochs and self.image_branch != "efficientnet-lite0":
@@ -324,8 +323,7 @@ def baseline(train_images, train_labels, test_images, test_labels, n_classes: in
     backbone_size: the side VGG-16 sees the images at (``image_branch="vgg16"``; the paper: 224).
     device: where the networks train and run (:func:`nesy.device.resolve`).
     """
-    if image_branch not in IMAGE_BRANCHES:
-        raise ValueError(f"image_branch must be one of {IMAGE_BRANCHES}, got {image_branch!r}")
+    one_of("image_branch", image_branch, IMAGE_BRANCHES)
     frozen = image_branch == "efficientnet-lite0"
     if frozen and image_features is None:
         raise ValueError("image_branch='efficientnet-lite0' needs image_features=(train, test) backbone features")

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nesy import device as devices
-from nesy.checks import integer, number
+from nesy.checks import integer, number, one_of
 from nesy.satnet.train import feature_map, feature_vectors
 from nesy.satnet.vectors import unit_vectors
 from nesy.training import train_epochs
@@ -110,8 +110,7 @@ def train_classifier(fmaps: torch.Tensor, labels: torch.Tensor, *, head: str = "
     The classifier on the CPU, frozen (``requires_grad=False``) in eval mode; it takes maps as
     given (it does not normalise them itself).
     """
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}; got {head!r}")
+    one_of("head", head, HEADS)
     if fmaps.dim() != 4 or labels.shape != (fmaps.shape[0],):
         raise ValueError(f"fmaps must be (N, K, H, W) and labels (N,); got {tuple(fmaps.shape)}, {tuple(labels.shape)}")
     integer("epochs", epochs, 1)

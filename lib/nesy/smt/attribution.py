@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from nesy import device as devices
+from nesy.checks import one_of
 
 
 def first_layer_ig(
@@ -82,8 +83,7 @@ def top_k_neurons(attributions: torch.Tensor, k: int, rule: str = "reference") -
         raise ValueError(f"attributions must be (O, H', W') for one image; got shape {list(attributions.shape)}")
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
-    if rule not in TOP_K_RULES:
-        raise ValueError(f"rule must be one of {TOP_K_RULES}; got {rule!r}")
+    one_of("rule", rule, TOP_K_RULES)
     flat = attributions.reshape(-1)
     values, order = torch.topk(flat, min(k, flat.numel()), sorted=True)
     return order if rule == "reference" else order[values > 0]

@@ -17,6 +17,7 @@ import torch
 
 from nesy import device as devices
 from nesy import saliency_metrics as sm
+from nesy.checks import one_of
 
 from .attribution import first_layer_ig
 from .linear import AffineConv
@@ -93,8 +94,7 @@ def evaluate_image(
     ``fast_forward(model, device=device)`` to run them there too) or else through `model` on its
     own device; the mask solvers run on the CPU.
     """
-    if box_search not in BOX_SEARCHES:
-        raise ValueError(f"box_search must be one of {BOX_SEARCHES}; got {box_search!r}")
+    one_of("box_search", box_search, BOX_SEARCHES)
     lins = dict(lin) if isinstance(lin, Mapping) else {lin.constraint: lin}
     if variants is None:
         variants = [(next(iter(lins)), float(g)) for g in gammas]

@@ -27,6 +27,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nesy.checks import one_of
+
 
 @dataclass(frozen=True)
 class AffineConv:
@@ -92,8 +94,7 @@ def linearise(first, image_size: int | tuple[int, int], constraint: str = "refer
     constraint: ``"reference"`` (``first.conv_output``: the convolution before batch norm,
         masked pixel = ``mean``) or ``"folded"`` (``first.pre_activation``, masked pixel = 0).
     """
-    if constraint not in CONSTRAINT_MODES:
-        raise ValueError(f"constraint must be one of {CONSTRAINT_MODES}; got {constraint!r}")
+    one_of("constraint", constraint, CONSTRAINT_MODES)
     h, w = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     channels = int(first.weight.shape[1])
     std = first.std.double().reshape(1, -1, 1, 1)

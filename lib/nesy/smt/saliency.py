@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nesy.checks import one_of
 from .linear import AffineConv
 
 REDUCTIONS = ("sum", "max")
@@ -22,8 +23,7 @@ def receptive_field_map(lin: AffineConv, neurons, values, reduce: str = "sum") -
     """float64 ``(H, W)``: per pixel, the sum (or max) of `values` over the neurons whose
     receptive field holds it; 0 where none does. neurons: flat channel-major indices
     ``(K,)``; values: ``(K,)`` (e.g. their attributions, positive)."""
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce must be one of {REDUCTIONS}; got {reduce!r}")
+    one_of("reduce", reduce, REDUCTIONS)
     neurons = np.asarray(torch.as_tensor(neurons).cpu(), dtype=np.int64).reshape(-1)
     values = torch.as_tensor(values, dtype=torch.float64).reshape(-1).cpu()
     if values.numel() != neurons.size:

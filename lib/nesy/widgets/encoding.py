@@ -6,6 +6,8 @@ import io
 
 import numpy as np
 
+from nesy.checks import one_of
+
 __all__ = ["image_data_url"]
 
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -16,8 +18,7 @@ def image_data_url(image, format: str = "PNG", quality: int = 80) -> str:
     or tensor) or a PIL image; PNG (lossless, optimised) or JPEG at ``quality``."""
     from PIL import Image
 
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
+    one_of("format", format, FORMATS)
     picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image, dtype=np.uint8))
     buffer = io.BytesIO()
     if format == "PNG":

@@ -15,8 +15,8 @@ import anywidget
 import torch
 import traitlets
 
-from nesy.widgets.encoding import image_data_url
 from nesy.satnet.msf import MSF, minimal_significant_sets
+from nesy.widgets.encoding import image_data_url
 
 __all__ = ["MSFExplorer", "ESM_PATH"]
 

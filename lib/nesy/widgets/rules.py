@@ -15,10 +15,11 @@ import anywidget
 import numpy as np
 import traitlets
 
-from nesy.widgets.encoding import image_data_url
+from nesy.checks import one_of
 from nesy.rules.drawing import antecedent_shapes
 from nesy.rules.patches import FeatureLayout
 from nesy.rules.ruleset import Rule, activation_matrix, as_numpy
+from nesy.widgets.encoding import image_data_url
 
 __all__ = ["RulesExplorer", "dataset_entry", "ESM_PATH"]
 
@@ -87,15 +88,13 @@ class RulesExplorer(anywidget.AnyWidget):
         self._python = {name: {"features": d["_features"], "rules": d["_rules"]} for name, d in datasets.items()}
         public = {name: {k: v for k, v in d.items() if not k.startswith("_")} for name, d in datasets.items()}
         dataset = next(iter(public)) if dataset is None else dataset
-        if dataset not in public:
-            raise ValueError(f"dataset must be one of {list(public)}, got {dataset!r}")
+        one_of("dataset", dataset, public)
         super().__init__(data=public, dataset=dataset, sample=int(sample), **kwargs)
         self._refresh()
 
     def activated_rules(self, dataset: str, sample: int) -> list[int]:
         """Indices (into the embedded rules) of the rules sample ``sample`` activates, computed in Python."""
-        if dataset not in self._python:
-            raise ValueError(f"dataset must be one of {list(self._python)}, got {dataset!r}")
+        one_of("dataset", dataset, self._python)
         feats = self._python[dataset]["features"]
         if not 0 <= sample < len(feats):
             raise ValueError(f"sample must be in [0, {len(feats)}), got {sample!r}")

@@ -74,7 +74,7 @@ from IPython.display import display
 from myst_nb import glue
 
 from nesy import device as devices
-from nesy import params, report
+from nesy import params, plots, report
 from nesy.logic import conv_ltn, crash_world, curves
 from nesy.logic import query as fol
 from nesy.widgets.logic_query import LogicQueryExplorer
@@ -93,7 +93,7 @@ results = report.ChapterResults("ltn_crash", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
-sns.set_theme(style="whitegrid", context="notebook")
+plots.use_book_style()
 display(pd.DataFrame([parameters]).T.rename(columns={0: "value"}))
 
 # %% [markdown]

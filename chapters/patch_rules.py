@@ -131,12 +131,11 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from nesy import data, params, report
+from nesy import data, params, plots, report
 from nesy import device as devices
 from nesy.rules import agreeing_activations, drawing, patch_pipeline
 from nesy.widgets.rules import RulesExplorer, dataset_entry
@@ -166,7 +165,7 @@ results = report.ChapterResults("patch_rules", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
-sns.set_theme(style="whitegrid", context="notebook")
+plots.use_book_style()
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fer2013": "FER2013"}
 display(pd.DataFrame([{k: str(v) for k, v in parameters.items()}]).T.rename(columns={0: "value"}))
 

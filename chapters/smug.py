@@ -104,14 +104,13 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from nesy import data, inference, models, params, report, smt
+from nesy import data, inference, models, params, plots, report, smt
 from nesy import device as devices
 from nesy import saliency_metrics as sm
 from nesy.widgets import smug as smug_widget
@@ -133,7 +132,7 @@ results = report.ChapterResults("smug", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
-sns.set_theme(style="whitegrid", context="notebook")
+plots.use_book_style()
 display(pd.DataFrame([{k_: str(v) for k_, v in parameters.items()}]).T.rename(columns={0: "value"}))
 
 # %% [markdown]

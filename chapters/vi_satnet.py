@@ -126,7 +126,7 @@ from matplotlib.patches import Ellipse, Rectangle
 from myst_nb import glue
 from tqdm.auto import tqdm
 
-from nesy import data, models, params, report, satnet
+from nesy import data, models, params, plots, report, satnet
 from nesy import device as devices
 from nesy.data import cached_tensors
 from nesy.data.loader_imagenette import CLASS_NAMES, IMAGENET_INDEX
@@ -153,7 +153,7 @@ results = report.ChapterResults("vi_satnet", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
-sns.set_theme(style="whitegrid", context="notebook")
+plots.use_book_style()
 RATIOS = [r / 10 for r in range(1, 11)]
 display(pd.DataFrame([parameters]).T.rename(columns={0: "value"}))
 

@@ -68,27 +68,18 @@ widget_images = 1000
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import display
 from myst_nb import glue
 
 from nesy import device as devices
 from nesy import params, plots, report
-from nesy.logic import conv_ltn, crash_world, curves
-from nesy.logic import query as fol
+from nesy.logic import article, conv_ltn, crash_world
+from nesy.plots import ltn_crash as figures
 from nesy.widgets.logic_query import LogicQueryExplorer
 
-parameters = params.validate(
-    "ltn_crash",
-    dict(
-        profile=profile, seed=seed, device=device, n_images=n_images, validation_fraction=validation_fraction,
-        p_vehicle=p_vehicle, p_obstruction=p_obstruction, feature_dim=feature_dim,
-        batch_size=batch_size, learning_rate=learning_rate, mse_max_epochs=mse_max_epochs,
-        ltn_max_epochs=ltn_max_epochs, patience=patience, t_grid_points=t_grid_points,
-        widget_images=widget_images,
-    ),
-)
+# %% tags=["hide-input"]
+parameters = params.from_namespace("ltn_crash", globals())
 results = report.ChapterResults("ltn_crash", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
@@ -109,25 +100,13 @@ with results.stage("generate images"):
     )
     train_world, validation_world = crash_world.split(world, validation_fraction, seed=seed)
 
-prevalence = {name: float(value.nanmean()) for name, value in world.labels.items() if name in crash_world.PREDICATES + ("Crash",)}
+prevalence = crash_world.prevalence(world)
 results.table("label_prevalence", [{"label": k, "share of images": v} for k, v in prevalence.items()])
 print(f"{len(train_world)} training and {len(validation_world)} validation images")
 report.show(pd.DataFrame([prevalence]), 3)
 
 # %% tags=["hide-input"]
-def describe(labels, i):
-    present = [name for name in crash_world.PREDICATES if labels[name][i] > 0.5]
-    distances = [f"{name}={float(labels[name][i]):.2f}" for name in crash_world.FUNCTIONS if labels[name][i] == labels[name][i]]
-    crash = "CRASH" if labels["Crash"][i] > 0.5 else "no crash"
-    return f"{crash}: {' '.join(present)}\n{' '.join(distances)}"
-
-examples = [int(np.flatnonzero(world.labels["Crash"].numpy() == c)[k]) for c, k in ((1, 0), (0, 0), (0, 1), (1, 1))]
-figure, axes = plt.subplots(2, 2, figsize=(10, 4.2))
-for axis, i in zip(axes.flat, examples):
-    axis.imshow(world.images[i].permute(1, 2, 0))
-    axis.set_title(describe(world.labels, i), fontsize=9)
-    axis.axis("off")
-figure.tight_layout()
+figure = figures.examples(world, figures.example_indices(world))
 results.figure(figure, "examples", "Generated road images with their labels")
 plt.show()
 
@@ -170,19 +149,9 @@ for objective, epochs in (("mse", mse_max_epochs), ("ltn", ltn_max_epochs)):
 report.show(results.table("model_parts", conv_ltn.summary(models["mse"])), 0)
 
 # %% tags=["hide-input"]
-curve_rows = [
-    {"objective": objective.upper(), "epoch": epoch + 1, "loss": loss, "which": which}
-    for objective, history in histories.items()
-    for which, losses in (("training objective", history.train_loss), ("validation MSE", history.validation_loss))
-    for epoch, loss in enumerate(losses)
-]
+curve_rows = conv_ltn.loss_rows(histories)
 results.table("training_curves", curve_rows)
-grid = sns.relplot(
-    data=pd.DataFrame(curve_rows), x="epoch", y="loss", hue="which", col="objective",
-    kind="line", marker="o", height=3.2, aspect=1.3, facet_kws={"sharey": False},
-)
-grid.set(yscale="log")
-results.figure(grid.figure, "training", "Loss per epoch for both objectives")
+results.figure(figures.training_curves(curve_rows), "training", "Loss per epoch for both objectives")
 plt.show()
 
 # %% [markdown]
@@ -203,46 +172,17 @@ for objective, values in metrics.items():
     for name, value in values.items():
         results.number(f"{objective}_{name}", value)
 
-def accuracy_reasons(objective, label):
-    """Why a row of the accuracy table may differ, per row (the distance error has its own)."""
-    training = (
-        f"{label}, {histories[objective].epochs} epochs on {len(train_world)} training images"
-        + (" (the article trains until the loss plateaus)" if patience == 0 else "")
-    )
-    world = "our own world generator (the article's image format and probabilities are unpublished)"
-    return {
-        "*": f"{world}; {training}",
-        "distance_error": (
-            "the article does not define its distance error (ours: mean absolute error over obstructed"
-            f" vehicles, in % of the road length); {world}; {training}"
-        ),
-    }
-
-
-accuracy = results.compare(
-    "validation_accuracy", metrics["mse"], accuracy_reasons("mse", "MSE objective"),
-    variant="MSE objective, the article's",
-)
+reasons = {objective: article.accuracy_reasons(label, histories[objective].epochs, len(train_world), patience)
+           for objective, label in (("mse", "MSE objective"), ("ltn", "LTN satisfiability objective (not the article's)"))}
+accuracy = results.compare("validation_accuracy", metrics["mse"], reasons["mse"], variant="MSE objective, the article's")
 accuracy.insert(3, "ours, LTN objective", [metrics["ltn"][row["key"]] for row in report.paper_values("ltn_crash")["tables"]["validation_accuracy"]["rows"]])
-results.compare(
-    "validation_accuracy", metrics["ltn"],
-    accuracy_reasons("ltn", "LTN satisfiability objective (not the article's)"),
-    variant="LTN satisfiability objective",
-)
+results.compare("validation_accuracy", metrics["ltn"], reasons["ltn"], variant="LTN satisfiability objective")
 glue("crash_accuracy_mse", metrics["mse"]["Crash_accuracy"], display=False)
 glue("distance_error_mse", metrics["mse"]["distance_error"], display=False)
 report.show(accuracy)
 
 # %% tags=["hide-input"]
-figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-for axis, objective in zip(axes, ("mse", "ltn")):
-    for vehicle, colour in zip(crash_world.VEHICLES, ("#d4b000", "#2a5ad8", "#d83030")):
-        relevant = validation_world.labels[crash_world.OBSTRUCTED[vehicle]] > 0.5
-        name = crash_world.DISTANCE[vehicle]
-        axis.scatter(validation_world.labels[name][relevant], outputs[objective][name][relevant], s=6, alpha=0.6, color=colour, label=name)
-    axis.plot([0, 1], [0, 1], color="black", lw=0.8)
-    axis.set(title=f"{objective.upper()} objective", xlabel="true distance", ylabel="predicted distance")
-    axis.legend(loc="upper left")
+figure = figures.distances(validation_world, outputs)
 results.figure(figure, "distances", "Predicted against true distance for obstructed vehicles")
 plt.show()
 
@@ -274,80 +214,25 @@ plt.show()
 # language ({mod}`nesy.logic.query`) and evaluated with LTNtorch's operators.
 
 # %%
-PREDICATES = crash_world.PREDICATES + ("Crash",)
-FUNCTIONS = crash_world.FUNCTIONS
-GUARD = {
-    "q1": "not oe(Im)",
-    "q2": "sco(Im) or bco(Im) or to(Im)",
-    "q3": "(sco(Im) and scd(Im) < t) or (bco(Im) and bcd(Im) < t) or (to(Im) and td(Im) < t)",
-    "q4": "to(Im) and td(Im) < t",
-}
-# The article's formulas verbatim; its "∀ t∊ [0,1]" becomes the parameter t of a curve.
-ARTICLE_TEXT = {
-    "q1": "∀ Im ¬(oe(e(Im))) ⇒ Crash()",
-    "q2": "∀ Im sco(e(Im)) ∨ bco(e(Im)) ∨ to(e(Im)) ⇒ Crash()",
-    "q3": "∀ t∊ [0,1] ∀ Im (sco(e(Im)) ∧ (scd(e(Im)) < t)) ∨ (bco(e(Im)) ∧ (bcd(e(Im)) < t)) ∨ (to(e(Im)) ∧ (td(e(Im)) < t)) ⇒ Crash()",
-    "q4": "∀ t∊ [0,1] ∀ Im to(e(Im)) ∧ (td(e(Im)) < t) ⇒ Crash()",
-}
-ARTICLE_PROCEDURE = fol.Semantics(forall_op="mean")  # guarded forall, arithmetic mean
-symbols = dict(predicates=PREDICATES, functions=FUNCTIONS)
-
-
-def guarded(key):
-    """The article's procedure: Crash aggregated over the images where the antecedent holds."""
-    return f"forall Im where {GUARD[key]}: Crash(Im)"
-
-
-def literal(key, connective="⇒"):
-    """The article's formula as written (optionally with ⇒ replaced, e.g. by ∧)."""
-    text = ARTICLE_TEXT[key].replace("∀ t∊ [0,1] ", "")
-    return text.replace("⇒", connective)
-
-
-report.show(pd.DataFrame(
-    [{"question": key.upper(), "as the article writes it": ARTICLE_TEXT[key], "the article's procedure, as a guarded query": guarded(key)}
-     for key in ARTICLE_TEXT]
-), 0)
+report.show(pd.DataFrame(article.questions_table()), 0)
 
 # %%
-def world_truth(world):
-    """The labels as query inputs: what a perfect model would output."""
-    names = crash_world.PREDICATES + crash_world.FUNCTIONS + ("Crash",)
-    return {name: torch.nan_to_num(world.labels[name], nan=1.0) for name in names}
-
-
-sources = {"MSE model": outputs["mse"], "LTN model": outputs["ltn"], "labels (perfect model)": world_truth(validation_world)}
+sources = {"MSE model": outputs["mse"], "LTN model": outputs["ltn"],
+           "labels (perfect model)": crash_world.truth_outputs(validation_world)}
 thresholds = np.linspace(0.0, 1.0, t_grid_points)
 with results.stage("queries"):
-    answers, curve_data = {}, []
-    for source, values in sources.items():
-        answers[source] = {key: fol.evaluate(guarded(key), values, semantics=ARTICLE_PROCEDURE, **symbols).value for key in ("q1", "q2")}
-        for key in ("q3", "q4"):
-            curve = curves.query_curve(guarded(key), values, thresholds, ARTICLE_PROCEDURE, **symbols)
-            answers[source][f"{key}_crossing"] = curves.first_crossing(thresholds, curve)
-            curve_data += [{"source": source, "query": key.upper(), "t": t, "truth": v} for t, v in zip(thresholds, curve)]
+    answers, curve_data = article.answer(sources, thresholds)
 results.table("query_curves", curve_data)
 perfect = answers["labels (perfect model)"]
 for key, value in perfect.items():
     results.number(f"labels_{key}", round(float(value), 3))  # the perfect model's answers, as in the table
 
-
-def query_reasons(objective):
-    """Why a query row may differ: what a perfect model answers in our world, per row."""
-    training = f"{histories[objective].epochs} epochs of training"
-    world = "our generated world (the article's probabilities are unpublished)"
-    return {
-        "q1": f"the labels give {perfect['q1']:.2f}: the rest is the model's crash predictions without an obstruction ({training})",
-        "q2": f"in {world} the labels give {perfect['q2']:.2f}; {training}",
-        "q3_crossing": f"the article reads the crossing off a plot ('around'); in {world} the labels cross at {perfect['q3_crossing']:.2f}; {training}",
-        "q4_crossing": f"the article reads the crossing off a plot ('around'); in {world} the labels cross at {perfect['q4_crossing']:.2f} (2 x 0.21 = 0.42 for uniform distances); {training}",
-    }
-
-
-queries = results.compare("queries", answers["MSE model"], query_reasons("mse"), variant="MSE model")
-queries.insert(3, "ours, LTN model", [answers["LTN model"][k] for k in ("q1", "q2", "q3_crossing", "q4_crossing")])
-queries.insert(4, "labels (perfect model)", [perfect[k] for k in ("q1", "q2", "q3_crossing", "q4_crossing")])
-results.compare("queries", answers["LTN model"], query_reasons("ltn"), variant="LTN model")
+# %%
+rows = ("q1", "q2", "q3_crossing", "q4_crossing")
+queries = results.compare("queries", answers["MSE model"], article.query_reasons(perfect, histories["mse"].epochs), variant="MSE model")
+queries.insert(3, "ours, LTN model", [answers["LTN model"][k] for k in rows])
+queries.insert(4, "labels (perfect model)", [perfect[k] for k in rows])
+results.compare("queries", answers["LTN model"], article.query_reasons(perfect, histories["ltn"].epochs), variant="LTN model")
 for key, value in answers["MSE model"].items():
     glue(f"mse_{key}", value, display=False)
 report.show(queries, 3)
@@ -360,25 +245,12 @@ report.show(queries, 3)
 
 # %%
 with results.stage("queries per vehicle"):
-    vehicle_rows = []
-    for vehicle in crash_world.VEHICLES:
-        guard = f"forall Im where {crash_world.OBSTRUCTED[vehicle]}(Im) and {crash_world.DISTANCE[vehicle]}(Im) < t: Crash(Im)"
-        row = {"vehicle": vehicle, "critical distance": crash_world.CRITICAL_DISTANCE[vehicle]}
-        for source, values in sources.items():
-            row[source] = curves.first_crossing(thresholds, curves.query_curve(guard, values, thresholds, ARTICLE_PROCEDURE, **symbols))
-        vehicle_rows.append(row)
+    vehicle_rows = article.vehicle_crossings(sources, thresholds)
 report.show(results.table("vehicle_crossings", vehicle_rows), 2)
 
 # %% tags=["hide-input"]
-frame = pd.DataFrame(curve_data)
-grid = sns.relplot(data=frame, x="t", y="truth", hue="source", col="query", kind="line", height=3.4, aspect=1.25)
-for axis, key, article_t in zip(grid.axes.flat, ("q3", "q4"), (0.6, 0.5)):
-    axis.axhline(0.5, color="grey", lw=0.8, ls=":")
-    axis.axvline(article_t, color="black", lw=1, ls="--")
-    axis.annotate(f"article: crosses 0.5\nnear t = {article_t}", (article_t, 0.92), xytext=(6, 0),
-                  textcoords="offset points", fontsize=8)
-    axis.set(xlabel="distance threshold t", ylabel="truth of the query")
-results.figure(grid.figure, "q3_q4", "Q3 and Q4 as curves over the distance threshold t")
+figure = figures.query_curves(curve_data, article.ARTICLE_CROSSINGS)
+results.figure(figure, "q3_q4", "Q3 and Q4 as curves over the distance threshold t")
 plt.show()
 
 # %% [markdown]
@@ -399,27 +271,9 @@ plt.show()
 # over the images of the antecedent only, which is what the article describes computing.
 
 # %%
-READINGS = [
-    ("guarded ∀, mean (the article's procedure)", guarded, fol.Semantics(forall_op="mean")),
-    ("guarded ∀, pMeanError p=2 (LTN's default ∀)", guarded, fol.Semantics()),
-    ("guarded ∀, min", guarded, fol.Semantics(forall_op="min")),
-    ("as written: ⇒ Reichenbach, ∀ pMeanError p=2 (LTN's defaults)", literal, fol.Semantics()),
-    ("→ Reichenbach, ∀ mean", literal, fol.Semantics(forall_op="mean")),
-    ("→ Kleene-Dienes, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="kleene_dienes")),
-    ("→ Gödel, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="goedel")),
-    ("→ Goguen, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="goguen")),
-    ("→ Łukasiewicz, ∀ pMeanError p=2", literal, fol.Semantics(implies_op="lukasiewicz")),
-    ("⇒ read as ∧ product, ∀ mean (the prose: 't-norm, then average')", lambda k: literal(k, "∧"), fol.Semantics(forall_op="mean")),
-    ("⇒ read as ∧ min, ∀ mean", lambda k: literal(k, "∧"), fol.Semantics(and_op="min", forall_op="mean")),
-]
-at_t = {"q1": 0.0, "q2": 0.0, "q3": 0.6, "q4": 0.5}
+at_t = {"q1": 0.0, "q2": 0.0, "q3": article.ARTICLE_CROSSINGS["q3"], "q4": article.ARTICLE_CROSSINGS["q4"]}
 with results.stage("operator comparison"):
-    operator_rows = []
-    for label, form, semantics in READINGS:
-        row = {"reading": label}
-        for key, t in at_t.items():
-            row[key.upper()] = fol.evaluate(form(key), outputs["mse"], {"t": t}, semantics, **symbols).value
-        operator_rows.append(row)
+    operator_rows = article.operator_readings(outputs["mse"], at_t)
 report.show(results.table("operator_readings", operator_rows), 3)
 
 # %% [markdown]
@@ -439,22 +293,9 @@ report.show(results.table("operator_readings", operator_rows), 3)
 # %%
 with results.stage("widget"):
     shown = {name: value[:widget_images] for name, value in outputs["mse"].items()}
-    prepared = [
-        {"label": "Q1 (article's reading): no obstruction", "query": guarded("q1")},
-        {"label": "Q2 (article's reading): a vehicle is obstructed", "query": guarded("q2")},
-        {"label": "Q3 (article's reading): obstructed and closer than t", "query": guarded("q3")},
-        {"label": "Q4 (article's reading): truck obstructed and closer than t", "query": guarded("q4")},
-        {"label": "Q1 as the article writes it", "query": literal("q1")},
-        {"label": "Q2 as the article writes it", "query": literal("q2")},
-        {"label": "Rule of the road: no obstruction → no crash", "query": "forall Im: not oe(Im) -> not Crash(Im)"},
-        {"label": "Obstructed small car → small car and obstruction exist", "query": "forall Im: sco(Im) -> sce(Im) and oe(Im)"},
-        {"label": "Some truck is obstructed and closer than t", "query": "exists Im: to(Im) and td(Im) < t"},
-        {"label": "Every crash has an obstruction", "query": "forall Im where Crash(Im): oe(Im)"},
-        {"label": "Crash iff some vehicle is obstructed and close", "query": "forall Im: Crash(Im) <-> (sco(Im) and scd(Im) < 0.3) or (bco(Im) and bcd(Im) < 0.34) or (to(Im) and td(Im) < 0.21)"},
-    ]
     explorer = LogicQueryExplorer(
-        shown, predicates=PREDICATES, functions=FUNCTIONS, prepared=prepared, query=guarded("q3"),
-        t=0.6, semantics=ARTICLE_PROCEDURE,  # opens on the article's Q3 at t = 0.6, as in the table
+        shown, **article.SYMBOLS, prepared=article.widget_queries(), query=article.guarded("q3"),
+        t=0.6, semantics=article.ARTICLE_PROCEDURE,  # opens on the article's Q3 at t = 0.6, as in the table
     )
 results.number("widget_initial_value", explorer.evaluate().value)
 explorer

@@ -140,27 +140,7 @@ from nesy import device as devices
 from nesy.rules import agreeing_activations, drawing, patch_pipeline
 from nesy.widgets.rules import RulesExplorer, dataset_entry
 
-parameters = params.validate(
-    "patch_rules",
-    dict(
-        profile=profile, seed=seed, device=device, datasets=datasets, n_train=n_train, n_test=n_test, mnist_n_train=mnist_n_train,
-        mnist_n_test=mnist_n_test, patch_size=patch_size, fer2013_patch_size=fer2013_patch_size,
-        patches_per_image=patches_per_image,
-        mnist_patches_per_image=mnist_patches_per_image, mlp_epochs=mlp_epochs, mlp_batch_size=mlp_batch_size,
-        mlp_learning_rate=mlp_learning_rate, second_epochs=second_epochs, mnist_second_epochs=mnist_second_epochs,
-        second_batch_size=second_batch_size, second_learning_rate=second_learning_rate, prob_widths=prob_widths,
-        upsample=upsample, image_branch=image_branch, mnist_image_branch=mnist_image_branch,
-        backbone_size=backbone_size, fer2013_backbone_size=fer2013_backbone_size, finetune_epochs=finetune_epochs,
-        fer2013_finetune_epochs=fer2013_finetune_epochs, finetune_learning_rate=finetune_learning_rate,
-        finetune_frozen_blocks=finetune_frozen_blocks,
-        image_widths=image_widths, staircase=staircase,
-        fer2013_methodology=fer2013_methodology, fer2013_train_usage=fer2013_train_usage, qil_steps=qil_steps,
-        rule_samples=rule_samples, mnist_rule_samples=mnist_rule_samples, heuristics=heuristics,
-        max_iterations=max_iterations, dropout=dropout, fer2013_dropout=fer2013_dropout,
-        baseline_runs=baseline_runs, mnist_baseline_runs=mnist_baseline_runs, baseline_epochs=baseline_epochs,
-        baseline_learning_rate=baseline_learning_rate, widget_samples=widget_samples,
-    ),
-)
+parameters = params.from_namespace("patch_rules", globals())
 results = report.ChapterResults("patch_rules", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))

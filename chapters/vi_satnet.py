@@ -133,22 +133,7 @@ from nesy.data.loader_imagenette import CLASS_NAMES, IMAGENET_INDEX
 from nesy.inference import fast_forward
 from nesy.widgets.msf import MSFExplorer
 
-parameters = params.validate(
-    "vi_satnet",
-    dict(
-        profile=profile, seed=seed, device=device, lenet_train_images=lenet_train_images, lenet_epochs=lenet_epochs,
-        mnist_train_per_class=mnist_train_per_class, mnist_val_per_class=mnist_val_per_class,
-        mnist_epochs=mnist_epochs, mnist_m=mnist_m, backbone=backbone, feature_layer=feature_layer,
-        classifier_train_per_class=classifier_train_per_class, imagenette_train_per_class=imagenette_train_per_class, imagenette_val_per_class=imagenette_val_per_class,
-        imagenette_epochs=imagenette_epochs, imagenette_m=imagenette_m, classifier_hidden=classifier_hidden,
-        classifier_epochs=classifier_epochs, classifier_input=classifier_input, batch_size=batch_size,
-        mask_ratio=mask_ratio, learning_rate=learning_rate, truth=truth, aux=aux, table_masks=table_masks,
-        imagenette_table_per_class=imagenette_table_per_class, layer_ablation_train_per_class=layer_ablation_train_per_class,
-        layer_ablation_table_per_class=layer_ablation_table_per_class,
-        loss_gap_classes=loss_gap_classes, loss_gap_train_per_class=loss_gap_train_per_class,
-        loss_gap_epochs=loss_gap_epochs, wang_aux=wang_aux, msf_alphas=msf_alphas, widget_images=widget_images,
-    ),
-)
+parameters = params.from_namespace("vi_satnet", globals())
 results = report.ChapterResults("vi_satnet", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))

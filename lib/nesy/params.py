@@ -191,3 +191,15 @@ def validate(chapter: str, values: Mapping[str, Any], source: str = "the paramet
             raise ParameterError(f"{chapter}: parameter {left!r} must be {op} {right} ({checked[right]!r}), "
                                  f"got {checked[left]!r} (in {source})")
     return checked
+
+
+def from_namespace(chapter: str, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`validate` of the chapter's parameters as they stand in ``namespace`` (the chapter's
+    ``globals()`` after its parameters cell), in the order they were defined there.
+
+    The schema says which names are parameters, so a chapter does not list them again; a
+    parameter the schema has and the namespace lacks is reported as missing.
+    """
+    names = set(schema(chapter)) - {RULES_KEY}
+    return validate(chapter, {name: value for name, value in namespace.items() if name in names},
+                    source="the chapter's parameters cell")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import ltn
@@ -302,6 +303,17 @@ def _train(model, train_world, validation_world, objective, max_epochs, patience
                  module=model, progress=bool(progress), desc=f"training ({objective})", after_epoch=after_epoch)
     history.seconds = time.perf_counter() - start
     return history
+
+
+def loss_rows(histories: Mapping[str, TrainingHistory]) -> list[dict]:
+    """One row ``{objective, epoch, loss, which}`` per objective, epoch and curve (the training
+    objective, the validation MSE) of ``{objective: TrainingHistory}``."""
+    return [
+        {"objective": objective.upper(), "epoch": epoch + 1, "loss": loss, "which": which}
+        for objective, history in histories.items()
+        for which, losses in (("training objective", history.train_loss), ("validation MSE", history.validation_loss))
+        for epoch, loss in enumerate(losses)
+    ]
 
 
 def validation_metrics(outputs: dict[str, torch.Tensor], labels: dict[str, torch.Tensor]) -> dict[str, float]:

@@ -214,3 +214,24 @@ def split(world: CrashWorld, validation_fraction: float, seed: int = 0) -> tuple
     order = torch.from_numpy(np.random.default_rng(seed).permutation(len(world)))
     n_validation = max(1, int(round(validation_fraction * len(world))))
     return world.subset(order[n_validation:]), world.subset(order[:n_validation])
+
+
+def truth_outputs(world: CrashWorld) -> dict[str, torch.Tensor]:
+    """The labels as a model's outputs ``{name: Tensor [N]}``: what a perfect model answers
+    (an unmeasurable distance, NaN in the labels, reads 1: as far as the road goes)."""
+    names = PREDICATES + FUNCTIONS + ("Crash",)
+    return {name: torch.nan_to_num(world.labels[name], nan=1.0) for name in names}
+
+
+def prevalence(world: CrashWorld) -> dict[str, float]:
+    """Share of the images where each truth-valued label holds (the seven predicates, Crash)."""
+    return {name: float(value.nanmean()) for name, value in world.labels.items() if name in PREDICATES + ("Crash",)}
+
+
+def describe(world: CrashWorld, i: int) -> str:
+    """Image ``i``'s labels in two lines: crash or not and what is on the road; the distances."""
+    labels = world.labels
+    present = [name for name in PREDICATES if labels[name][i] > 0.5]
+    distances = [f"{name}={float(labels[name][i]):.2f}" for name in FUNCTIONS if labels[name][i] == labels[name][i]]
+    crash = "CRASH" if labels["Crash"][i] > 0.5 else "no crash"
+    return f"{crash}: {' '.join(present)}\n{' '.join(distances)}"

@@ -291,10 +291,11 @@ def test_widget_embeds_rounded_outputs_and_the_module(widget):
     assert f"const SPEC = {json.dumps(SPEC, ensure_ascii=False)};" in esm
     modules = sorted(p.name for p in MODULE.parent.glob("*.mjs") if p != MODULE)  # index.mjs only re-exports
     parts = dict(part.split("\n", 1) for part in esm.split("// ---- ")[1:])
-    assert set(parts) == {f"query/{name}" for name in modules} | {"widgets/logic_query.mjs"}
+    assert set(parts) == {f"query/{name}" for name in modules} | {"widgets/dom.mjs", "widgets/logic_query.mjs"}
     assert list(parts)[0] == "query/spec.mjs" and list(parts)[-1] == "widgets/logic_query.mjs"
     inlined = f"const SPEC = {json.dumps(SPEC, ensure_ascii=False)};\n"
-    for name, path in [(f"query/{m}", MODULE.parent / m) for m in modules] + [("widgets/logic_query.mjs", ESM_PATH)]:
+    views = [("widgets/dom.mjs", ESM_PATH.parent / "dom.mjs"), ("widgets/logic_query.mjs", ESM_PATH)]
+    for name, path in [(f"query/{m}", MODULE.parent / m) for m in modules] + views:
         own = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
                       if not line.startswith(("import ", "export * from")))
         assert parts[name].replace(inlined, "").strip() == own.strip(), name  # its code, only its imports gone
@@ -419,8 +420,7 @@ async ([src, state]) => {
 
 
 @pytest.mark.browser
-def test_view_in_chromium():
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_view_in_chromium(browser):
     outputs = {k: v.tolist() for k, v in make_outputs(1).items()}
     w = LogicQueryExplorer(outputs, PREDS, FUNCS, decimals=3)
     state = {k: getattr(w, k) for k in ("outputs", "predicates", "functions", "prepared", "query",
@@ -430,79 +430,71 @@ def test_view_in_chromium():
     def py(query, t, semantics):
         return evaluate(query, w.tensors(), {"t": t}, Semantics.from_dict(semantics), PREDS, FUNCS)
 
-    with sync_api.sync_playwright() as p:
-        try:
-            browser = p.chromium.launch()
-        except Exception:
-            exe = shutil.which("chromium") or shutil.which("chromium-browser")
-            if exe is None:
-                pytest.skip("no Chromium for playwright on this machine")
-            browser = p.chromium.launch(executable_path=exe)
-        try:
-            page = browser.new_page()
-            page.set_content('<div id="root"></div>')
-            page.evaluate(FAKE_MODEL, [esm_source(), state])
-            get = lambda k: page.evaluate(f"window.model.get({json.dumps(k)})")  # noqa: E731
+    page = browser.new_page()
+    try:
+        page.set_content('<div id="root"></div>')
+        page.evaluate(FAKE_MODEL, [esm_source(), state])
+        get = lambda k: page.evaluate(f"window.model.get({json.dumps(k)})")  # noqa: E731
 
-            def check(query, t, semantics):
-                r = py(query, t, semantics)
-                assert page.inner_text(".nesy-lq-value") == f"{r.value:.3f}"
-                assert float(page.get_attribute(".nesy-lq-value", "data-value")) == pytest.approx(r.value, abs=1e-9)
-                assert get("value") == pytest.approx(r.value, abs=1e-9)
-                assert page.inner_text(".nesy-lq-domain") == str(r.domain_size)
-                counts = [int(c) for c in page.eval_on_selector_all(
-                    "svg.nesy-lq-hist rect.nesy-lq-bar", "rs => rs.map(r => r.getAttribute('data-count'))")]
-                assert len(counts) == 20 and sum(counts) == r.domain_size
-                assert not page.is_visible(".nesy-lq-error")
+        def check(query, t, semantics):
+            r = py(query, t, semantics)
+            assert page.inner_text(".nesy-lq-value") == f"{r.value:.3f}"
+            assert float(page.get_attribute(".nesy-lq-value", "data-value")) == pytest.approx(r.value, abs=1e-9)
+            assert get("value") == pytest.approx(r.value, abs=1e-9)
+            assert page.inner_text(".nesy-lq-domain") == str(r.domain_size)
+            counts = [int(c) for c in page.eval_on_selector_all(
+                "svg.nesy-lq-hist rect.nesy-lq-bar", "rs => rs.map(r => r.getAttribute('data-count'))")]
+            assert len(counts) == 20 and sum(counts) == r.domain_size
+            assert not page.is_visible(".nesy-lq-error")
 
-            # initial render: the first prepared query
-            assert page.input_value(".nesy-lq-input") == ARTICLE_QUERIES[0]["query"]
-            check(ARTICLE_QUERIES[0]["query"], 0.5, {})
+        # initial render: the first prepared query
+        assert page.input_value(".nesy-lq-input") == ARTICLE_QUERIES[0]["query"]
+        check(ARTICLE_QUERIES[0]["query"], 0.5, {})
 
-            # prepared query -> fills the text box; slider -> t
-            page.select_option(".nesy-lq-prepared", "3")
-            assert page.input_value(".nesy-lq-input") == ARTICLE_QUERIES[3]["query"]
-            assert get("query") == ARTICLE_QUERIES[3]["query"]
-            check(ARTICLE_QUERIES[3]["query"], 0.5, {})
-            page.eval_on_selector(".nesy-lq-t", "e => { e.value = '0.25'; e.dispatchEvent(new Event('input')); }")
-            assert get("t") == 0.25 and page.inner_text(".nesy-lq-t-value") == "0.25"
-            check(ARTICLE_QUERIES[3]["query"], 0.25, {})
+        # prepared query -> fills the text box; slider -> t
+        page.select_option(".nesy-lq-prepared", "3")
+        assert page.input_value(".nesy-lq-input") == ARTICLE_QUERIES[3]["query"]
+        assert get("query") == ARTICLE_QUERIES[3]["query"]
+        check(ARTICLE_QUERIES[3]["query"], 0.5, {})
+        page.eval_on_selector(".nesy-lq-t", "e => { e.value = '0.25'; e.dispatchEvent(new Event('input')); }")
+        assert get("t") == 0.25 and page.inner_text(".nesy-lq-t-value") == "0.25"
+        check(ARTICLE_QUERIES[3]["query"], 0.25, {})
 
-            # semantics selects
-            page.select_option("select[data-key=implies_op]", "goedel")
-            page.select_option("select[data-key=forall_op]", "mean")
-            sem = {"implies_op": "goedel", "forall_op": "mean"}
-            assert {k: get("semantics")[k] for k in sem} == sem
-            check(ARTICLE_QUERIES[3]["query"], 0.25, sem)
+        # semantics selects
+        page.select_option("select[data-key=implies_op]", "goedel")
+        page.select_option("select[data-key=forall_op]", "mean")
+        sem = {"implies_op": "goedel", "forall_op": "mean"}
+        assert {k: get("semantics")[k] for k in sem} == sem
+        check(ARTICLE_QUERIES[3]["query"], 0.25, sem)
 
-            # typed query, evaluated as you type; a guarded one
-            q = "forall Im where sco(Im) or bco(Im): Crash(Im)"
-            page.fill(".nesy-lq-input", q)
-            assert get("query") == q and page.input_value(".nesy-lq-prepared") == ""
-            check(q, 0.25, sem)
+        # typed query, evaluated as you type; a guarded one
+        q = "forall Im where sco(Im) or bco(Im): Crash(Im)"
+        page.fill(".nesy-lq-input", q)
+        assert get("query") == q and page.input_value(".nesy-lq-prepared") == ""
+        check(q, 0.25, sem)
 
-            # a bad query: inline red error, no value, value written back as null
-            page.fill(".nesy-lq-input", "forall Im: scd(Im)")
-            assert page.is_visible(".nesy-lq-error")
-            err = page.inner_text(".nesy-lq-error")
-            with pytest.raises(QueryError) as info:
-                parse("forall Im: scd(Im)", PREDS, FUNCS)
-            assert err.strip() == str(info.value).strip()
-            color = page.eval_on_selector(".nesy-lq-error", "e => getComputedStyle(e).color")
-            assert color == "rgb(204, 0, 0)"
-            assert page.inner_text(".nesy-lq-value") == "—" and get("value") is None
-            assert "'scd' is a function" in get("error")
+        # a bad query: inline red error, no value, value written back as null
+        page.fill(".nesy-lq-input", "forall Im: scd(Im)")
+        assert page.is_visible(".nesy-lq-error")
+        err = page.inner_text(".nesy-lq-error")
+        with pytest.raises(QueryError) as info:
+            parse("forall Im: scd(Im)", PREDS, FUNCS)
+        assert err.strip() == str(info.value).strip()
+        color = page.eval_on_selector(".nesy-lq-error", "e => getComputedStyle(e).color")
+        assert color == "rgb(204, 0, 0)"
+        assert page.inner_text(".nesy-lq-value") == "—" and get("value") is None
+        assert "'scd' is a function" in get("error")
 
-            # empty domain
-            page.fill(".nesy-lq-input", "forall Im where scd(Im) < -1: Crash(Im)")
-            assert page.inner_text(".nesy-lq-value") == "NaN (empty domain)"
-            assert page.inner_text(".nesy-lq-domain") == "0" and get("value") is None
+        # empty domain
+        page.fill(".nesy-lq-input", "forall Im where scd(Im) < -1: Crash(Im)")
+        assert page.inner_text(".nesy-lq-value") == "NaN (empty domain)"
+        assert page.inner_text(".nesy-lq-domain") == "0" and get("value") is None
 
-            # a change from the kernel side updates the view
-            page.evaluate("window.model.set('query', 'exists Im: sco(Im) and scd(Im) < t')")
-            assert page.input_value(".nesy-lq-input") == "exists Im: sco(Im) and scd(Im) < t"
-            check("exists Im: sco(Im) and scd(Im) < t", 0.25, sem)
-            assert page.evaluate("window.saves") > 0
-            page.evaluate("window.cleanup()")
-        finally:
-            browser.close()
+        # a change from the kernel side updates the view
+        page.evaluate("window.model.set('query', 'exists Im: sco(Im) and scd(Im) < t')")
+        assert page.input_value(".nesy-lq-input") == "exists Im: sco(Im) and scd(Im) < t"
+        check("exists Im: sco(Im) and scd(Im) < t", 0.25, sem)
+        assert page.evaluate("window.saves") > 0
+        page.evaluate("window.cleanup()")
+    finally:
+        page.close()

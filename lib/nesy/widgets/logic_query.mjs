@@ -4,33 +4,16 @@
 // nesy.logic.query; the widget's _esm (esm_source) inlines those modules and the spec into
 // one ES module, so the static book needs no module server.
 //
-// No imports beyond the language: runs in node 20 and in browsers, served by the book itself.
+// Imports the language and the DOM helpers (./dom.mjs) only: runs in node 20 and in browsers,
+// served by the book itself.
 import { DEFAULT_SEMANTICS, SEMANTICS_CHOICES } from "../logic/query/semantics.mjs";
 import { evaluateQuery } from "../logic/query/evaluation.mjs";
+import { h, svg } from "./dom.mjs";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const BINS = 20;
 const SEM_LABELS = [
   ["and_op", "and"], ["or_op", "or"], ["implies_op", "implies"], ["forall_op", "∀"], ["exists_op", "∃"],
 ];
-
-function h(tag, attrs = {}, children = []) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "style") e.style.cssText = v;
-    else if (k === "text") e.textContent = v;
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
-  return e;
-}
-
-function svg(tag, attrs = {}, text = null) {
-  const e = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-  if (text !== null) e.textContent = text;
-  return e;
-}
 
 /** Counts of the finite values in [0, 1] over `bins` equal bins (1.0 goes in the last). */
 export function histogram(values, bins = BINS) {

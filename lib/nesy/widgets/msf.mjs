@@ -1,7 +1,9 @@
 // Front end of nesy.widgets.msf.MSFExplorer: draws an image, the ERF outline of the clicked
 // target feature position (red) and of every position in its minimal significant feature set
 // (Algorithm 2), all from the precomputed data in the widget state (no kernel needed).
-// No imports: served by the book itself.
+// Imports only the DOM helpers (./dom.mjs; the widget bundles them): served by the book itself.
+
+import { fillSelect, h } from "./dom.mjs";
 
 const COLOURS = ["#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#17becf", "#bcbd22", "#8c564b", "#e377c2"];
 const SCALE = 1.6;
@@ -24,24 +26,14 @@ export function cellAt(model, x, y) {
 
 function render({ model, el }) {
   el.classList.add("nesy-msf");
-  const controls = document.createElement("div");
-  controls.style.cssText = "display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-bottom:0.4em";
-  const select = document.createElement("select");
-  select.className = "nesy-msf-image";
-  const slider = document.createElement("input");
-  slider.type = "range";
-  slider.className = "nesy-msf-alpha";
-  slider.step = "1";
-  const alphaLabel = document.createElement("span");
-  alphaLabel.className = "nesy-msf-alpha-value";
+  const controls = h("div", { style: "display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-bottom:0.4em" });
+  const select = h("select", { class: "nesy-msf-image" });
+  const slider = h("input", { type: "range", class: "nesy-msf-alpha", step: "1" });
+  const alphaLabel = h("span", { class: "nesy-msf-alpha-value" });
   controls.append("image ", select, "alpha ", slider, alphaLabel);
 
-  const canvas = document.createElement("canvas");
-  canvas.className = "nesy-msf-canvas";
-  canvas.style.cursor = "crosshair";
-  const info = document.createElement("div");
-  info.className = "nesy-msf-info";
-  info.style.cssText = "font-family:monospace;font-size:0.85em;margin-top:0.3em";
+  const canvas = h("canvas", { class: "nesy-msf-canvas", style: "cursor:crosshair" });
+  const info = h("div", { class: "nesy-msf-info", style: "font-family:monospace;font-size:0.85em;margin-top:0.3em" });
   el.append(controls, canvas, info);
 
   const picture = new Image();
@@ -91,7 +83,7 @@ function render({ model, el }) {
   function update() {
     const titles = model.get("titles");
     if (select.options.length !== titles.length) {
-      select.replaceChildren(...titles.map((title, i) => new Option(title, String(i))));
+      fillSelect(select, titles.map((_, i) => i), titles);
     }
     select.value = String(model.get("image"));
     const alphas = model.get("alphas");

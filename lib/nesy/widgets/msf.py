@@ -17,6 +17,7 @@ import traitlets
 
 from nesy.satnet.msf import MSF, minimal_significant_sets
 from nesy.widgets.encoding import image_data_url
+from nesy.widgets.esm import bundle
 
 __all__ = ["MSFExplorer", "ESM_PATH"]
 
@@ -46,7 +47,7 @@ class MSFExplorer(anywidget.AnyWidget):
     target : the target shown first.
     """
 
-    _esm = traitlets.Unicode(ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    _esm = traitlets.Unicode(bundle(ESM_PATH)).tag(sync=True)
     images = traitlets.List(traitlets.Unicode()).tag(sync=True)
     titles = traitlets.List(traitlets.Unicode()).tag(sync=True)
     size = traitlets.Int(224).tag(sync=True)

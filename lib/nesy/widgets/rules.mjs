@@ -5,31 +5,22 @@
 
 const SCALE = 8;
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
+import { fillSelect, h } from "./dom.mjs";
+
+const el = (tag, cls, text) => h(tag, { ...(cls ? { class: cls } : {}), ...(text !== undefined ? { text } : {}) });
 
 function render({ model, el: root }) {
-  const box = el("div", "nesy-rw");
-  box.style.cssText = "font: 13px sans-serif; display: flex; gap: 16px; flex-wrap: wrap;";
-  const left = el("div", "nesy-rw-left");
-  const right = el("div", "nesy-rw-right");
-  right.style.cssText = "min-width: 320px; max-width: 520px;";
-  const datasetSelect = el("select", "nesy-rw-dataset");
-  const slider = el("input", "nesy-rw-sample");
-  slider.type = "range";
-  slider.min = "0";
-  slider.step = "1";
-  const info = el("div", "nesy-rw-info");
-  const canvas = el("canvas", "nesy-rw-canvas");
-  canvas.style.cssText = "image-rendering: pixelated; border: 1px solid #999; margin-top: 6px;";
-  const rulesTitle = el("div", "nesy-rw-rules-title");
-  const list = el("ul", "nesy-rw-rules");
-  list.style.cssText = "list-style: none; padding: 0; margin: 4px 0;";
-  const antecedents = el("ol", "nesy-rw-antecedents");
+  const box = h("div", { class: "nesy-rw", style: "font: 13px sans-serif; display: flex; gap: 16px; flex-wrap: wrap;" });
+  const left = h("div", { class: "nesy-rw-left" });
+  const right = h("div", { class: "nesy-rw-right", style: "min-width: 320px; max-width: 520px;" });
+  const datasetSelect = h("select", { class: "nesy-rw-dataset" });
+  const slider = h("input", { class: "nesy-rw-sample", type: "range", min: "0", step: "1" });
+  const info = h("div", { class: "nesy-rw-info" });
+  const canvas = h("canvas", { class: "nesy-rw-canvas",
+    style: "image-rendering: pixelated; border: 1px solid #999; margin-top: 6px;" });
+  const rulesTitle = h("div", { class: "nesy-rw-rules-title" });
+  const list = h("ul", { class: "nesy-rw-rules", style: "list-style: none; padding: 0; margin: 4px 0;" });
+  const antecedents = h("ol", { class: "nesy-rw-antecedents" });
   left.append(datasetSelect, el("br"), slider, info, canvas);
   right.append(rulesTitle, list, antecedents);
   box.append(left, right);
@@ -108,12 +99,7 @@ function render({ model, el: root }) {
   }
 
   function showDatasets() {
-    datasetSelect.replaceChildren();
-    for (const name of Object.keys(model.get("data"))) {
-      const o = el("option", "", name);
-      o.value = name;
-      datasetSelect.append(o);
-    }
+    fillSelect(datasetSelect, Object.keys(model.get("data")));
     datasetSelect.value = model.get("dataset");
   }
 

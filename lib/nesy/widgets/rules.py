@@ -20,6 +20,7 @@ from nesy.rules.drawing import antecedent_shapes
 from nesy.rules.patches import FeatureLayout
 from nesy.rules.ruleset import Rule, activation_matrix, as_numpy
 from nesy.widgets.encoding import image_data_url
+from nesy.widgets.esm import bundle
 
 __all__ = ["RulesExplorer", "dataset_entry", "ESM_PATH"]
 
@@ -75,7 +76,7 @@ class RulesExplorer(anywidget.AnyWidget):
     sample's activated rule indices).
     """
 
-    _esm = traitlets.Unicode(ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    _esm = traitlets.Unicode(bundle(ESM_PATH)).tag(sync=True)
     data = traitlets.Dict().tag(sync=True)
     dataset = traitlets.Unicode("").tag(sync=True)
     sample = traitlets.Int(0).tag(sync=True)

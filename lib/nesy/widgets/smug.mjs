@@ -1,5 +1,7 @@
 // SMUG explorer view: three selectors (image, k, gamma) over precomputed entries.
 // Entry keys are `${image}|${k}|${gamma}` with gamma as String(Number) prints it (nesy.widgets.encoding.js_number).
+import { fillSelect, h } from "./dom.mjs";
+
 export function entryKey(image, k, gamma) {
   return `${image}|${k}|${Number(gamma)}`;
 }
@@ -14,30 +16,21 @@ export function describe(e) {
 
 function render({ model, el }) {
   el.classList.add("nesy-smug");
-  const controls = document.createElement("div");
-  controls.style.cssText = "display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-bottom:0.4em";
-  const make = (cls) => { const s = document.createElement("select"); s.className = cls; return s; };
-  const imageSel = make("nesy-smug-image"), kSel = make("nesy-smug-k"), gammaSel = make("nesy-smug-gamma");
+  const controls = h("div", { style: "display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-bottom:0.4em" });
+  const imageSel = h("select", { class: "nesy-smug-image" });
+  const kSel = h("select", { class: "nesy-smug-k" }), gammaSel = h("select", { class: "nesy-smug-gamma" });
   controls.append("image ", imageSel, "k ", kSel, "γ ", gammaSel);
-  const picture = document.createElement("img");
-  picture.className = "nesy-smug-panels";
-  picture.style.cssText = "max-width:100%";
-  const legend = document.createElement("div");
-  legend.style.cssText = "font-size:0.8em;color:#555";
-  legend.textContent = "left: pixels kept by the minimal mask (the rest dimmed); middle: SMUG saliency; right: the best LSC box";
-  const info = document.createElement("div");
-  info.className = "nesy-smug-info";
-  info.style.cssText = "font-family:monospace;font-size:0.85em;margin-top:0.3em";
+  const picture = h("img", { class: "nesy-smug-panels", style: "max-width:100%" });
+  const legend = h("div", { style: "font-size:0.8em;color:#555",
+    text: "left: pixels kept by the minimal mask (the rest dimmed); middle: SMUG saliency; right: the best LSC box" });
+  const info = h("div", { class: "nesy-smug-info", style: "font-family:monospace;font-size:0.85em;margin-top:0.3em" });
   el.append(controls, picture, legend, info);
 
-  const fill = (sel, values, labels) => {
-    sel.replaceChildren(...values.map((v, i) => { const o = document.createElement("option"); o.value = String(v); o.textContent = labels ? labels[i] : String(v); return o; }));
-  };
   function options() {
     const titles = model.get("titles");
-    fill(imageSel, titles.map((_, i) => i), titles);
-    fill(kSel, model.get("ks"));
-    fill(gammaSel, model.get("gammas"));
+    fillSelect(imageSel, titles.map((_, i) => i), titles);
+    fillSelect(kSel, model.get("ks"));
+    fillSelect(gammaSel, model.get("gammas"));
   }
   function draw() {
     imageSel.value = String(model.get("image"));

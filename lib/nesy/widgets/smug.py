@@ -20,6 +20,7 @@ import traitlets
 
 from nesy.jsnumber import js_number
 from nesy.widgets.encoding import image_data_url
+from nesy.widgets.esm import bundle
 
 __all__ = ["SmugExplorer", "entry", "key", "panels_jpeg"]
 
@@ -96,7 +97,7 @@ class SmugExplorer(anywidget.AnyWidget):
         combination without an entry.
     """
 
-    _esm = traitlets.Unicode(ESM_PATH.read_text(encoding="utf-8")).tag(sync=True)
+    _esm = traitlets.Unicode(bundle(ESM_PATH)).tag(sync=True)
     titles = traitlets.List(traitlets.Unicode()).tag(sync=True)
     ks = traitlets.List(traitlets.Int()).tag(sync=True)
     gammas = traitlets.List(traitlets.Float()).tag(sync=True)

@@ -105,7 +105,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from IPython.display import Markdown, display
 from myst_nb import glue
 from tqdm.auto import tqdm
@@ -113,21 +112,13 @@ from tqdm.auto import tqdm
 from nesy import data, inference, models, params, plots, report, smt
 from nesy import device as devices
 from nesy import saliency_metrics as sm
+from nesy.plots import smug as smug_plots
+from nesy.smt import analysis
 from nesy.widgets import smug as smug_widget
 
-parameters = params.validate(
-    "smug",
-    dict(
-        profile=profile, seed=seed, device=device, model=model, n_images=n_images, ig_steps=ig_steps, k=k, gamma=gamma,
-        constraint=constraint, top_k_rule=top_k_rule, crop_normalise=crop_normalise, ablation_images=ablation_images,
-        ablation_gammas=ablation_gammas, cats_optbox_cells=cats_optbox_cells, cats_optbox_min_cells=cats_optbox_min_cells,
-        block=block, backend=backend, mask_timeout_s=mask_timeout_s, n_thresholds=n_thresholds,
-        optbox_cells=optbox_cells, optbox_min_cells=optbox_min_cells, sweep_images=sweep_images,
-        sweep_ks=sweep_ks, sweep_gammas=sweep_gammas, sweep_timeout_s=sweep_timeout_s,
-        mnist_train_images=mnist_train_images, mnist_epochs=mnist_epochs, mnist_images=mnist_images,
-        mnist_timeout_s=mnist_timeout_s, mnist_milp_limit_s=mnist_milp_limit_s,
-    ),
-)
+# %% tags=["hide-input"]
+# The parameters cell's values, checked against chapters/params/smug/schema.yaml.
+parameters = params.validate("smug", {name: globals()[name] for name in params.schema("smug") if name in globals()})
 results = report.ChapterResults("smug", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
@@ -152,17 +143,7 @@ with results.stage("model and images"):
     lin = lins[constraint]  # the main mode: Table 1's SMUG row, the sweep, the widget, the two cats
     # LSC crops need no gradients: the same network on ONNX Runtime (on a GPU device: a copy of it there)
     crop_forward = inference.fast_forward(net, device=torch_device)
-    chosen, start, n_seen = [], 0, 0
-    while len(chosen) < n_images and start < len(val):
-        batch = models.preprocess(val.images[start : start + 32], size)
-        predictions = crop_forward(batch).argmax(1)
-        for j in range(len(batch)):
-            n_seen += 1
-            if predictions[j] == val.labels[start + j]:
-                chosen.append(start + j)
-            if len(chosen) == n_images:
-                break
-        start += 32
+    chosen, n_seen = analysis.correctly_classified(crop_forward, val.images, val.labels, size, n_images)
 results.number("images_used", len(chosen))
 results.number("images_examined", n_seen)
 results.number("top1_on_examined", 100 * len(chosen) / n_seen)
@@ -197,35 +178,21 @@ print(f"{net.name}: {len(chosen)} correctly classified images out of the first {
 
 # %%
 with results.stage("IG on the first layer, gamma = 0 check"):
-    attributions, images_x = {}, {}
-    for index in tqdm(chosen, desc="first-layer IG"):
-        x = models.preprocess(val.images[index], size)[0]
-        images_x[index] = x
-        _, attr = smt.first_layer_ig(net, x[None], [int(val.labels[index])], n_steps=ig_steps, device=torch_device)
-        attributions[index] = attr[0]
-    empty_rows = []
-    for index in chosen:
-        neurons = smt.top_k_neurons(attributions[index], k, top_k_rule)
-        row = {"image": val.files[index],
-               "top-k with attribution <= 0": int((attributions[index].reshape(-1)[neurons] <= 0).sum())}
-        for mode, mode_lin in lins.items():
-            p0 = smt.mask_problem(mode_lin, images_x[index], neurons, 0.0, block=block)
-            row[f"{mode}: constrained"] = p0.n_constraints
-            row[f"{mode}: empty mask optimal at gamma=0"] = p0.empty_mask_feasible
-            row[f"{mode}: positive on the masked image (%)"] = 100 * float((p0.offsets > 0).mean()) if p0.n_constraints else float("nan")
-        empty_rows.append(row)
+    images_x, attributions = analysis.first_layer_attributions(net, val.images, val.labels, chosen, size, ig_steps, torch_device)
+    empty_rows = analysis.gamma0_rows(lins, images_x, attributions, [val.files[i] for i in chosen], k, top_k_rule, block)
 empty_table = results.table("gamma0_empty_mask", empty_rows)
 for mode in lins:
     results.number(f"gamma0_empty_mask_rate_{mode}", 100 * float(empty_table[f"{mode}: empty mask optimal at gamma=0"].mean()))
     results.number(f"gamma0_positive_on_masked_{mode}", float(empty_table[f"{mode}: positive on the masked image (%)"].mean()))
 results.number("topk_nonpositive_mean", float(empty_table["top-k with attribution <= 0"].mean()))
 display(report.show(empty_table.drop(columns="image").describe().loc[["mean", "min", "max"]].reset_index(names="over images"), 1))
+
+# %%
 with results.stage("IG steps check"):  # how much the chosen neurons move with 4x the IG steps, on the first image
     first = chosen[0]
     finer = smt.first_layer_ig(net, images_x[first][None], [int(val.labels[first])], n_steps=4 * ig_steps,
                                device=torch_device)[1][0]
-    coarse_set = set(smt.top_k_neurons(attributions[first], k, top_k_rule).tolist())
-    overlap = len(coarse_set & set(smt.top_k_neurons(finer, k, top_k_rule).tolist())) / max(len(coarse_set), 1)
+    overlap = analysis.topk_overlap(attributions[first], finer, k, top_k_rule)
 results.number("ig_topk_overlap_4x_steps", 100 * overlap);
 
 # %% tags=["remove-input"]
@@ -273,107 +240,47 @@ with results.stage("Table 1 methods"):
             optbox_min_cells=optbox_min_cells, backend=backend, timeout_s=mask_timeout_s, attributions=attributions[index],
             top_k_rule=top_k_rule, crop_normalise=crop_normalise, forward=crop_forward, device=torch_device,
         )
-
-methods = list(smt.METHODS)
-scores = {m: [evaluations[i].lsc[m].score for i in chosen] for m in methods}
-win_methods = [m for m in methods if m != "OPTBOX"]
-wins = sm.win_rates({m: scores[m] for m in win_methods})
-n_used = len(chosen)
-ours, rows = {}, []
-for m in methods:
-    median, p75, p25 = sm.lsc_summary(scores[m])
-    mean_sp, ci_sp = sm.mean_ci([100 * evaluations[i].sparsity.get(m, float("nan")) for i in chosen])
-    win, win_ci = wins.get(m, (float("nan"), float("nan")))
-    low, high = sm.wilson_interval(win / 100, n_used) if m in wins else (float("nan"), float("nan"))
-    maps_only = m in ("IG", "GRADCAM")
-    rows.append({"method": m, "LSC median": median, "75th pct": p75, "25th pct": p25,
-                 "Win %": win, "± (95%)": win_ci, "Wilson 95%": f"{100 * low:.1f}-{100 * high:.1f}" if m in wins else "-",
-                 "sparsity %": float("nan") if maps_only else mean_sp, "sparsity ±": float("nan") if maps_only else ci_sp,
-                 "no box (empty map)": int(np.isnan(scores[m]).sum())})
-    ours.update({f"{m}_median": median, f"{m}_p75": p75, f"{m}_p25": p25})
-    if m != "OPTBOX":
-        ours[f"{m}_win"] = win
-    if not maps_only:
-        ours[f"{m}_sparsity"] = mean_sp
-table1 = results.table("table1_ours", rows)
-report.show(table1, 2)
+t1 = analysis.table1([evaluations[i] for i in chosen])  # per method: LSC quartiles, Win %, sparsity
+report.show(results.table("table1_ours", t1.rows), 2)
 
 # %% [markdown]
 # The same numbers beside the paper's (Table 1 of the paper, 3,304 images, Inception-v1,
 # $\gamma = 0$):
 
 # %%
-paper_t1 = report.paper_values("smug")["tables"]["imagenet"]["rows"]
-paper_by_key = {r["key"]: r for r in paper_t1}
-side = []
-for m in methods:
-    def paper(key, what="paper"):
-        return paper_by_key.get(f"{m}_{key}", {}).get(what, float("nan"))
-    row = next(r for r in rows if r["method"] == m)
-    side.append({
-        "method": m,
-        "LSC median (75th, 25th), paper": f"{paper('median'):.2f} ({paper('p75'):.2f}, {paper('p25'):.2f})",
-        "ours": f"{row['LSC median']:.2f} ({row['75th pct']:.2f}, {row['25th pct']:.2f})",
-        "Win %, paper": "-" if m == "OPTBOX" else f"{paper('win'):.1f} ± {paper('win', 'ci'):.2f}",
-        "Win %, ours": "-" if m == "OPTBOX" else f"{row['Win %']:.1f} ± {row['± (95%)']:.1f}",
-        "sparsity %, paper": "-" if m in ("IG", "GRADCAM") else f"{paper('sparsity'):.1f}",
-        "sparsity %, ours": "-" if m in ("IG", "GRADCAM") else f"{row['sparsity %']:.1f}",
-    })
-display(pd.DataFrame(side).style.hide(axis="index"))
+display(analysis.table1_side_by_side(t1, report.paper_values("smug")["tables"]["imagenet"]["rows"]).style.hide(axis="index"))
+
+# %%
 # One reason per row: what differs from the paper's setting for that number.
-kernel = "x".join(map(str, net.first.weight.shape[-2:]))
-win_ci50 = 100 * 1.96 * math.sqrt(0.25 / n_used)  # 95% half-width of a Win % near 50%
-n_boxes = ((optbox_cells - optbox_min_cells + 1) * (optbox_cells - optbox_min_cells + 2) // 2) ** 2
-backbone = f"{net.name} stands in for Inception-v1" if model != "googlenet" else "the paper's Inception-v1 (torchvision weights)"
-scale = f"{n_used} images instead of 3,304, {n_thresholds} LSC thresholds"
-smug_setting = (f"SMUG in the reference constraint mode at gamma={gamma:g}, as the paper" if main_variant == ("reference", 0.0)
-                else f"SMUG in the {constraint} constraint mode at gamma={gamma:g} (the paper: the reference's, at 0)")
-results.number("smug_setting", smug_setting)
-why = {"*": f"{backbone}; {scale}"}
-for m in methods:
-    lsc_why = {
-        "SMUG": f"{backbone}; {smug_setting}; {scale}, {ig_steps} IG steps",
-        "SMUG_base": f"{backbone} (first layer {kernel}, Inception-v1's 7x7); {scale}, {ig_steps} IG steps",
-        "IG": f"{backbone}; {scale}, {ig_steps} IG steps",
-        "OPTBOX": f"our OPTBOX searches a {optbox_cells}x{optbox_cells} grid ({n_boxes} boxes) instead of the paper's 10x10 (2,025); {backbone}",
-    }.get(m, f"{backbone}; {scale}")
-    why.update({f"{m}_{q}": lsc_why for q in ("median", "p75", "p25")})
-    why[f"{m}_win"] = f"{n_used} images instead of 3,304 (95% interval about ±{win_ci50:.0f} points near 50%); {backbone}" + (
-        f"; {smug_setting}" if m == "SMUG" else "")
-why["SMUG_sparsity"] = f"{smug_setting}, k={k}; {backbone}"
-why["SMUG_base_sparsity"] = f"first-layer receptive fields of {kernel} pixels ({net.name}; Inception-v1's are 7x7), k={k}; {backbone}"
-why["GROUNDTRUTH_sparsity"] = f"{n_used} mirrored images instead of the paper's 3,304 (box sizes vary by image)"
-why["OPTBOX_sparsity"] = why["OPTBOX_median"]
+n_used, ours = len(chosen), t1.ours
+smug_setting = results.number("smug_setting", analysis.smug_setting(constraint, gamma))
+why = analysis.table1_reasons(
+    t1.methods, net_name=net.name, kernel="x".join(map(str, net.first.weight.shape[-2:])), paper_backbone=model == "googlenet",
+    n_images=n_used, n_thresholds=n_thresholds, ig_steps=ig_steps, optbox_cells=optbox_cells,
+    optbox_min_cells=optbox_min_cells, setting=smug_setting, k=k,
+)
 comparison = results.compare("imagenet", ours, why)
 results.number("lsc_median_gap_smug_minus_base", ours["SMUG_median"] - ours["SMUG_base_median"])
 results.number("pixels_removed_from_base_pct",
                100 * (1 - ours["SMUG_sparsity"] / ours["SMUG_base_sparsity"]) if ours["SMUG_base_sparsity"] else float("nan"))
-glue("images_used", n_used, display=False)
-glue("win_ci50", win_ci50, display=False)
-glue("smug_median", ours["SMUG_median"], display=False)
-glue("smug_sparsity", ours["SMUG_sparsity"], display=False)
-glue("base_sparsity", ours["SMUG_base_sparsity"], display=False)
-glue("optbox_median", ours["OPTBOX_median"], display=False)
-glue("gradcam_median", ours["GRADCAM_median"], display=False)
-glue("gradcam_win", ours["GRADCAM_win"], display=False)
-glue("smug_win", ours["SMUG_win"], display=False)
-glue("smug_setting", smug_setting, display=False)
 with pd.option_context("display.max_rows", 100):
     display(report.show(comparison, 2))
+
+# %%
+glue("images_used", n_used, display=False)
+glue("win_ci50", analysis.win_ci50(n_used), display=False)
+glue("smug_setting", smug_setting, display=False)
+for name, key in (("smug_median", "SMUG_median"), ("smug_sparsity", "SMUG_sparsity"), ("base_sparsity", "SMUG_base_sparsity"),
+                  ("optbox_median", "OPTBOX_median"), ("gradcam_median", "GRADCAM_median"), ("gradcam_win", "GRADCAM_win"),
+                  ("smug_win", "SMUG_win")):
+    glue(name, ours[key], display=False)
 
 # %% [markdown]
 # An LSC is $\log\max(0.05, a) - \log c$, so a method can win by a smaller box or by a more
 # confident crop. Per method, the medians of the two parts of its best box:
 
 # %%
-parts_rows = []
-for m in methods:
-    best = [evaluations[i].lsc[m] for i in chosen if evaluations[i].lsc[m].box is not None]
-    parts_rows.append({"method": m, "images with a box": len(best),
-                       "median area a": float(np.median([r.area for r in best])) if best else float("nan"),
-                       "median confidence c": float(np.median([r.confidence for r in best])) if best else float("nan"),
-                       "median log max(0.05, a)": float(np.median([math.log(max(sm.MIN_AREA, r.area)) for r in best])) if best else float("nan"),
-                       "median -log c": float(np.median([-math.log(max(r.confidence, 1e-30)) for r in best])) if best else float("nan")})
+parts_rows = analysis.lsc_parts_rows([evaluations[i] for i in chosen], t1.methods)
 lsc_parts = results.table("lsc_decomposition", parts_rows)
 report.show(lsc_parts, 3)
 
@@ -415,39 +322,13 @@ display(Markdown(
 # computed with that row's SMUG in place of the main one among the seven methods.
 
 # %%
-ablation_rows = []
-for mode, g in ablation_variants:
-    key = smt.variant_key(mode, g)
-    values = [evaluations[i].lsc[key].score for i in ablation_set]
-    others = {m: [evaluations[i].lsc[m].score for i in ablation_set] for m in win_methods if m != "SMUG"}
-    win, win_ci = sm.win_rates({"SMUG": values, **others})["SMUG"]
-    gradcam_win = sm.win_rates({"SMUG": values, **others})["GRADCAM"][0]
-    explanations = [evaluations[i].explanations[(mode, g)] for i in ablation_set]
-    ablation_rows.append({
-        "constraint": mode, "gamma": g, "images": len(ablation_set),
-        "empty mask (%)": 100 * float(np.mean([e.empty_mask for e in explanations])),
-        "sparsity %": 100 * float(np.mean([e.sparsity_smug for e in explanations])),
-        "LSC median": sm.lsc_summary(values)[0], "Win %": win, "± (95%)": win_ci, "Grad-CAM Win %": gradcam_win,
-        "solver not optimal": int(sum(e.solution.status != "optimal" for e in explanations)),
-        "main row": (mode, g) == main_variant,
-    })
+ablation_evaluations = [evaluations[i] for i in ablation_set]
+ablation_rows = analysis.ablation_rows(ablation_evaluations, ablation_variants, main_variant, t1.win_methods)
 ablation = results.table("constraint_ablation", ablation_rows)
 report.show(ablation, 2)
 
 # %% tags=["remove-input"]
-best_row = max(ablation_rows, key=lambda r: (r["Win %"], -r["LSC median"]))
-ref0 = next((r for r in ablation_rows if (r["constraint"], r["gamma"]) == ("reference", 0.0)), None)
-fold0 = next((r for r in ablation_rows if (r["constraint"], r["gamma"]) == ("folded", 0.0)), None)
-parts = []
-if ref0 and fold0:
-    with_box = int(sum(np.isfinite(evaluations[i].lsc[smt.variant_key("folded", 0.0)].score) for i in ablation_set))
-    parts.append(f"At γ = 0 the empty mask is optimal on {fold0['empty mask (%)']:.0f}% of these images in the folded mode "
-                 f"and on {ref0['empty mask (%)']:.0f}% in the reference mode, where SMUG's median LSC is {ref0['LSC median']:.2f} "
-                 f"(folded: {fold0['LSC median']:.2f}, the median over the {with_box} images whose map is not empty; "
-                 "an empty map has no box, so it never wins).")
-parts.append(f"SMUG's best Win % among these rows is {best_row['Win %']:.1f}% ({best_row['constraint']} mode, γ = {best_row['gamma']:g}), "
-             f"against Grad-CAM's {best_row['Grad-CAM Win %']:.1f}% on the same images.")
-display(Markdown(" ".join(parts)))
+display(Markdown(analysis.ablation_summary(ablation_rows, ablation_evaluations)))
 
 # %% [markdown]
 # Where the time goes, per image (wall seconds on this machine; the images' first-layer IG is
@@ -471,43 +352,18 @@ report.show(stage_table.reset_index(names="stage"), 2)
 # (green) and the box's LSC, area $a$ and confidence $c$.
 
 # %% tags=["hide-input"]
-def overlay_box(axis, result, colour="lime"):
-    if result is not None and result.box is not None:
-        y0, x0, y1, x1 = result.box
-        axis.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, color=colour, lw=2))
+class_titles = {i: val.class_names[int(val.labels[i])].split(",")[0] for i in chosen}
 
 
 def example_rows(indices, columns, name, caption):
-    """One row per image: the chosen panels, each map with its best LSC box."""
-    if not indices:
-        display(Markdown(f"*No image of this run fits: {caption.split(' (')[0].lower()}.*"))
-        return
-    figure, axes = plt.subplots(len(indices), len(columns), figsize=(2.3 * len(columns), 2.6 * len(indices)), squeeze=False)
-    for row_axes, index in zip(axes, indices):
-        ev, x = evaluations[index], images_x[index]
-        e = ev.explanations[main_variant]
-        kept = smt.pixel_mask(e.solution.block_mask, block, (size, size))
-        panels = {
-            "image": (x.permute(1, 2, 0), ev.lsc["GROUNDTRUTH"]), "SMUG mask": (x.permute(1, 2, 0) * kept[..., None], None),
-            "SMUG": (e.smug, ev.lsc["SMUG"]), "SMUG_base": (e.smug_base, ev.lsc["SMUG_base"]),
-            "IG": (ev.maps["IG"], ev.lsc["IG"]), "GRADCAM": (ev.maps["GRADCAM"], ev.lsc["GRADCAM"]),
-            "OPTBOX": (x.permute(1, 2, 0), ev.lsc["OPTBOX"]),
-        }
-        for axis, column in zip(row_axes, columns):
-            picture, result = panels[column]
-            axis.imshow(picture, cmap=None if column in ("image", "SMUG mask", "OPTBOX") else "jet")
-            title = column if column != "image" else val.class_names[int(val.labels[index])].split(",")[0]
-            if result is not None and result.box is not None:
-                overlay_box(axis, result)
-                if column != "image":
-                    title += f"\nLSC {result.score:.2f} a={result.area:.2f} c={result.confidence:.2f}"
-            axis.set_title(title, fontsize=7)
-            axis.axis("off")
-    figure.tight_layout()
+    figure = smug_plots.example_rows(evaluations, images_x, class_titles, indices, columns, main_variant, block)
+    if figure is None:
+        return display(Markdown(f"*No image of this run fits: {caption.split(' (')[0].lower()}.*"))
     results.figure(figure, name, caption)
     plt.show()
 
 
+scores = t1.scores
 map_methods = ["SMUG_base", "IG", "GRADCAM"]
 wins_at, losses_at = sm.contrast_examples(scores, "SMUG", map_methods, 4, 2)
 results.number("fig1_smug_wins_shown", len(wins_at))
@@ -544,20 +400,12 @@ example_rows([chosen[i] for i in optbox_over_smug + smug_over_optbox], ["image",
 # and with HiGHS for comparison; mask size is the number of kept $4\times4$ blocks.
 
 # %%
-sweep_rows, widget_cache = [], {}
+sweep_set = chosen[:sweep_images]
 with results.stage("k x gamma sweep (z3)"):
-    for n_img, index in enumerate(tqdm(chosen[:sweep_images], desc="sweep")):
-        for k_ in sweep_ks:
-            for g in sweep_gammas:
-                e = smt.explain_from_attributions(lin, images_x[index], attributions[index], int(k_), float(g), block=block, backend="z3",
-                                                  timeout_s=sweep_timeout_s, top_k_rule=top_k_rule)
-                h = smt.solve_highs(e.problem, time_limit_s=sweep_timeout_s)
-                widget_cache[(n_img, int(k_), float(g))] = e
-                sweep_rows.append({"image": val.files[index], "k": int(k_), "gamma": float(g), "constraints": e.problem.n_constraints,
-                                   "z3 status": e.solution.status, "blocks kept (z3)": e.solution.n_blocks,
-                                   "blocks kept (HiGHS)": h.n_blocks, "z3 time (s)": e.solution.time_s,
-                                   "HiGHS time (s)": h.time_s, "empty mask": e.empty_mask,
-                                   "mask % of image": 100 * float(smt.pixel_mask(e.solution.block_mask, block, (size, size)).double().mean())})
+    sweep_rows, widget_cache = analysis.sweep(
+        lin, [images_x[i] for i in sweep_set], [attributions[i] for i in sweep_set], [val.files[i] for i in sweep_set],
+        sweep_ks, sweep_gammas, block=block, timeout_s=sweep_timeout_s, top_k_rule=top_k_rule,
+    )
 sweep = results.table("sweep", sweep_rows)
 results.number("sweep_z3_highs_same_optimum", bool(all(r["blocks kept (z3)"] == r["blocks kept (HiGHS)"] for r in sweep_rows if r["z3 status"] == "optimal")))
 results.number("sweep_z3_unknown", int(sum(r["z3 status"] != "optimal" for r in sweep_rows)))
@@ -568,16 +416,7 @@ results.table("sweep_over_gamma", summary[summary["k"] == max(sweep_ks)].sort_va
 report.show(summary, 3)
 
 # %% tags=["hide-input"]
-figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-for g, part in sweep.groupby("gamma"):
-    mean = part.groupby("k").mean(numeric_only=True)
-    axes[0].plot(mean.index, mean["z3 time (s)"], marker="o", label=f"γ = {g:g}")
-    axes[1].plot(mean.index, mean["mask % of image"], marker="o", label=f"γ = {g:g}")
-axes[0].set(xlabel="top-k", ylabel="z3 time (s)", title="solver time")
-axes[1].set(xlabel="top-k", ylabel="kept pixels (% of image)", title="mask size")
-axes[0].legend()
-figure.tight_layout()
-results.figure(figure, "sweep", "Solver time and mask size over k and gamma (Fig. 6)")
+results.figure(smug_plots.sweep(sweep), "sweep", "Solver time and mask size over k and gamma (Fig. 6)")
 plt.show()
 
 # %% [markdown]
@@ -585,17 +424,7 @@ plt.show()
 # columns $k$; the kept blocks of z3's mask, the rest greyed):
 
 # %% tags=["hide-input"]
-grid_image = images_x[chosen[0]]
-figure, axes = plt.subplots(len(sweep_gammas), len(sweep_ks), figsize=(2.2 * len(sweep_ks), 2.3 * len(sweep_gammas)), squeeze=False)
-for r, g in enumerate(sweep_gammas):
-    for c, k_ in enumerate(sweep_ks):
-        e = widget_cache[(0, int(k_), float(g))]
-        kept = smt.pixel_mask(e.solution.block_mask, block, (size, size)).double()[..., None]
-        axes[r, c].imshow(grid_image.permute(1, 2, 0) * kept + 0.85 * (1 - kept))
-        status = f"{e.solution.n_blocks} blocks" if e.solution.status == "optimal" else f"z3 {e.solution.status}"
-        axes[r, c].set_title(f"k={int(k_)}, γ={float(g):g}: {status}", fontsize=7)
-        axes[r, c].axis("off")
-figure.tight_layout()
+figure = smug_plots.mask_grid(images_x[chosen[0]], widget_cache, sweep_ks, sweep_gammas, block)
 results.figure(figure, "mask_grid", "SMUG masks over k (columns) and gamma (rows) for one image (Fig. 7)")
 plt.show()
 
@@ -613,18 +442,7 @@ plt.show()
 # solvers return the empty mask at once):
 
 # %% tags=["remove-input"]
-at_zero = sweep[sweep["gamma"] == 0.0]
-solved = sweep[sweep["z3 status"] == "optimal"]
-agree = int((solved["blocks kept (z3)"] == solved["blocks kept (HiGHS)"]).sum())
-sentences = []
-if len(at_zero):
-    sentences.append(f"At γ = 0 the optimal mask is empty on {int(at_zero['empty mask'].sum())} of the {len(at_zero)} sweep instances.")
-sentences.append(
-    f"z3 proved the optimum of {len(solved)} of the {len(sweep)} sweep instances within {sweep_timeout_s:g} s; "
-    + (f"HiGHS found the same number of blocks on all {len(solved)}." if agree == len(solved)
-       else f"HiGHS found the same number of blocks on {agree} of them.")
-)
-display(Markdown(" ".join(sentences)))
+display(Markdown(analysis.sweep_summary(sweep, sweep_timeout_s)))
 
 # %% [markdown]
 # ## Table 2: the whole MNIST network in SMT (Appendix A)
@@ -677,41 +495,11 @@ mnist_frame = results.table("mnist_instances", mnist_rows)
 report.show(mnist_frame, 2)
 
 # %%
-paper_t2 = {r["key"]: r for r in report.paper_values("smug")["tables"]["mnist"]["rows"]}
-t2_rows, ours2 = [], {}
-for d in list(range(10)) + ["all"]:
-    part = mnist_frame if d == "all" else mnist_frame[mnist_frame["digit"] == d]
-    sat = part[part["z3 status"] == "optimal"]
-    rate = 100 * len(sat) / len(part) if len(part) else float("nan")
-    runtime = sat["z3 time (s)"].mean() / 60 if len(sat) else float("nan")
-    ours2[f"sat_rate_{d}"] = rate
-    ours2[f"runtime_{d}"] = runtime
-    p = paper_t2[f"sat_rate_{d}"]
-    z3_px = pd.to_numeric(sat["z3 pixels"])
-    milp = part[part["MILP status"] == "optimal"]
-    milp_px = pd.to_numeric(milp["MILP pixels"])
-    t2_rows.append({"digit": d, "SAT, paper": f"{p['sat']}/{p['n']}", "SAT, ours (z3)": f"{len(sat)}/{len(part)}",
-                    "z3 pixels kept (mean)": z3_px.mean(), "z3 pixels kept (median)": z3_px.median(),
-                    "runtime min, paper": paper_t2.get(f"runtime_{d}", {}).get("paper", float("nan")),
-                    "runtime s, ours (z3, SAT only)": runtime * 60,
-                    "MILP optimal, ours": f"{len(milp)}/{len(part)}",
-                    "MILP pixels kept (mean)": milp_px.mean(), "MILP pixels kept (median)": milp_px.median(),
-                    "MILP time s, ours (mean)": part["MILP time (s)"].mean() if len(part) else float("nan")})
+t2_rows, ours2 = analysis.table2(mnist_frame, report.paper_values("smug")["tables"]["mnist"]["rows"])
 display(results.table("table2", t2_rows).style.format(precision=2, na_rep="–").hide(axis="index"))
-scale2 = f"{len(mnist_picked)} images instead of 100, our own MLP"
-why2 = {f"sat_rate_{d}": f"z3 timeout {mnist_timeout_s:g} s instead of 60 min; {scale2}" for d in list(range(10)) + ["all"]}
-why2.update({f"runtime_{d}": f"our z3 timeout of {mnist_timeout_s:g} s bounds the runtime of a solved instance; {scale2}"
-             for d in list(range(10)) + ["all"]})
-comparison2 = results.compare("mnist", ours2, why2)
-results.number("mnist_z3_sat", int((mnist_frame["z3 status"] == "optimal").sum()))
-results.number("mnist_milp_optimal", int((mnist_frame["MILP status"] == "optimal").sum()))
-results.number("mnist_milp_mean_s", float(mnist_frame["MILP time (s)"].mean()))
-mnist_z3_px = pd.to_numeric(mnist_frame.loc[mnist_frame["z3 status"] == "optimal", "z3 pixels"])
-mnist_milp_px = pd.to_numeric(mnist_frame.loc[mnist_frame["MILP status"] == "optimal", "MILP pixels"])
-results.number("mnist_z3_mean_pixels", float(mnist_z3_px.mean()))
-results.number("mnist_z3_median_pixels", float(mnist_z3_px.median()))
-results.number("mnist_milp_mean_pixels", float(mnist_milp_px.mean()))
-results.number("mnist_milp_median_pixels", float(mnist_milp_px.median()))
+comparison2 = results.compare("mnist", ours2, analysis.table2_reasons(len(mnist_picked), mnist_timeout_s))
+for name, value in analysis.mnist_numbers(mnist_frame).items():
+    results.number(name, value)
 glue("mnist_sat", f"{int((mnist_frame['z3 status'] == 'optimal').sum())}/{len(mnist_frame)}", display=False)
 report.show(comparison2, 2)
 
@@ -723,39 +511,11 @@ report.show(comparison2, 2)
 # (Fig. 5) show what that asks for:
 
 # %% tags=["remove-input"]
-n_mnist, n_milp, n_z3 = len(mnist_frame), len(mnist_milp_px), len(mnist_z3_px)
-if n_milp:
-    text = (f"The MILP proved the optimum for {n_milp} of the {n_mnist} images "
-            f"({'all of them' if n_milp == n_mnist else 'the rest reached its time limit'}), "
-            f"in {mnist_frame['MILP time (s)'].mean():.2f} s on average; its optimal masks keep "
-            f"{mnist_milp_px.mean():.1f} pixels on average (median {mnist_milp_px.median():g}, "
-            f"from {int(mnist_milp_px.min())} to {int(mnist_milp_px.max())}) of the "
-            f"{mnist_frame['non-zero pixels'].mean():.0f} non-zero pixels of an image on average.")
-else:
-    text = f"The MILP proved the optimum for none of the {n_mnist} images within its limit of {mnist_milp_limit_s:g} s."
-mnist_both = mnist_frame[(mnist_frame["z3 status"] == "optimal") & (mnist_frame["MILP status"] == "optimal")]
-if n_z3:
-    text += f" z3's optimal masks keep {mnist_z3_px.mean():.1f} pixels on average (median {mnist_z3_px.median():g})."
-if len(mnist_both):
-    agree = int((mnist_both["z3 pixels"] == mnist_both["MILP pixels"]).sum())
-    text += (f" On the {len(mnist_both)} images both solvers solved, the two optima are the same size on "
-             + ("every one." if agree == len(mnist_both) else f"{agree} of them."))
-display(Markdown(text))
+display(Markdown(analysis.mnist_summary(mnist_frame, mnist_milp_limit_s)))
 
 # %% tags=["hide-input"]
 shown_mnist = mnist_picked[: min(6, len(mnist_picked))]
-figure, axes = plt.subplots(2, len(shown_mnist), figsize=(1.7 * len(shown_mnist), 3.6), squeeze=False)
-for j, i in enumerate(shown_mnist):
-    z, h = mnist_masks[i]
-    axes[0, j].imshow(test_x[i], cmap="gray")
-    axes[0, j].set_title(f"digit {int(test_y[i])}", fontsize=8)
-    best = h if h.keep is not None else z
-    kept = np.zeros(784) if best.keep is None else best.keep.astype(float) * test_x[i].reshape(-1).numpy() / 255
-    axes[1, j].imshow(kept.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
-    axes[1, j].set_title(f"{best.n_pixels} px ({best.backend})", fontsize=8)
-    for axis in axes[:, j]:
-        axis.axis("off")
-figure.tight_layout()
+figure = smug_plots.mnist_masks([test_x[i] for i in shown_mnist], [test_y[i] for i in shown_mnist], [mnist_masks[i] for i in shown_mnist])
 results.figure(figure, "mnist_masks", "MNIST images and their minimal masks (Fig. 5)")
 plt.show()
 
@@ -774,46 +534,22 @@ plt.show()
 from skimage import data as skdata
 
 cat = torch.from_numpy(skdata.chelsea().copy()).permute(2, 0, 1).float()[None] / 255  # (1, 3, 300, 451)
-big_hw, small_hw = (100, 150), (50, 75)  # the small cat has a quarter of the big one's area
-big_at, small_at = (20, 8), (150, 140)
-scenes = {}
-for name, parts in (("cat_big", ["big"]), ("cat_small", ["small"]), ("both", ["big", "small"])):
-    canvas = torch.ones(3, size, size)
-    for part in parts:
-        (h_, w_), (y_, x_) = (big_hw, big_at) if part == "big" else (small_hw, small_at)
-        canvas[:, y_ : y_ + h_, x_ : x_ + w_] = F.interpolate(cat, size=(h_, w_), mode="bilinear", antialias=True, align_corners=False)[0]
-    scenes[name] = canvas
+two_cats = analysis.TwoCats()  # where each cat goes; the small cat has a quarter of the big one's area
+scenes = two_cats.scenes(cat, size)
 with results.stage("two cats"):
     probabilities = net.predict(torch.stack(list(scenes.values())), device=torch_device)
     cat_label = int(probabilities[2].argmax())
     confidences = {f"conf_{n.replace('cat_', '')}": float(probabilities[j, cat_label]) for j, n in enumerate(scenes)}
     results.number("cats_conf_both_minus_big", confidences["conf_both"] - confidences["conf_big"])
-    both = scenes["both"]
-    cat_eval = smt.evaluate_image(net, lin, both, cat_label, torch.tensor([[big_at[1], big_at[0], big_at[1] + big_hw[1], big_at[0] + big_hw[0]]]),
+    cat_eval = smt.evaluate_image(net, lin, scenes["both"], cat_label, two_cats.big_box(),
                                   k=k, gammas=[gamma], block=block, ig_steps=ig_steps, n_thresholds=n_thresholds,
                                   optbox_cells=cats_optbox_cells, optbox_min_cells=cats_optbox_min_cells, backend=backend,
                                   timeout_s=mask_timeout_s, top_k_rule=top_k_rule, crop_normalise=crop_normalise,
                                   forward=crop_forward, device=torch_device)
 
-
-def share(saliency, corner, hw):
-    s = saliency.abs().double()
-    return float(s[corner[0] : corner[0] + hw[0], corner[1] : corner[1] + hw[1]].sum() / s.sum()) if s.sum() > 0 else float("nan")
-
-
-def box_share(box, corner, hw):
-    if box is None:
-        return float("nan")
-    y0, x0, y1, x1 = box
-    inter = max(0, min(y1, corner[0] + hw[0]) - max(y0, corner[0])) * max(0, min(x1, corner[1] + hw[1]) - max(x0, corner[1]))
-    return inter / ((y1 - y0) * (x1 - x0))
-
-
-cat_rows = []
-for method, saliency in (("SMUG", cat_eval.explanations[main_variant].smug), ("IG", cat_eval.maps["IG"])):
-    cat_rows.append({"method": method, "share on cat_big": share(saliency, big_at, big_hw), "share on cat_small": share(saliency, small_at, small_hw)})
+# %%
 opt = cat_eval.lsc["OPTBOX"]
-cat_rows.append({"method": "OPTBOX (box area share)", "share on cat_big": box_share(opt.box, big_at, big_hw), "share on cat_small": box_share(opt.box, small_at, small_hw)})
+cat_rows = two_cats.attribution_rows({"SMUG": cat_eval.explanations[main_variant].smug, "IG": cat_eval.maps["IG"]}, opt.box)
 for r in cat_rows:
     results.number(f"cats_{r['method'].split()[0]}_big", r["share on cat_big"])
     results.number(f"cats_{r['method'].split()[0]}_small", r["share on cat_small"])
@@ -822,20 +558,7 @@ display(report.show(results.table("two_cats_attribution", cat_rows), 2))
 report.show(results.compare("two_cats", confidences, f"{net.name} instead of Inception-v1, the bundled photo with its background instead of a cut-out cat"), 2)
 
 # %% tags=["hide-input"]
-figure, axes = plt.subplots(1, 6, figsize=(15, 2.9))
-for axis, name in zip(axes[:3], scenes):
-    axis.imshow(scenes[name].permute(1, 2, 0))
-    axis.set_title(f"{name}: c = {float(probabilities[list(scenes).index(name), cat_label]):.2f}", fontsize=9)
-axes[3].imshow(cat_eval.explanations[main_variant].smug, cmap="magma")
-axes[3].set_title("SMUG", fontsize=9)
-axes[4].imshow(cat_eval.maps["IG"], cmap="magma")
-axes[4].set_title("IG", fontsize=9)
-axes[5].imshow(both.permute(1, 2, 0))
-overlay_box(axes[5], opt)
-axes[5].set_title(f"OPTBOX (LSC {opt.score:.2f})", fontsize=9)
-for axis in axes:
-    axis.axis("off")
-figure.tight_layout()
+figure = smug_plots.two_cats(scenes, probabilities[:, cat_label], cat_eval.explanations[main_variant].smug, cat_eval.maps["IG"], opt)
 results.figure(figure, "two_cats", "Two cats: confidences, SMUG, IG and the OPTBOX box (Fig. 3)")
 plt.show()
 
@@ -877,19 +600,17 @@ except data.DataUnavailableError as error:
 
 # %%
 with results.stage("widget"):
-    entries = {}
-    for (n_img, k_, g), e in widget_cache.items():
-        index = chosen[n_img]
-        result = sm.lsc(crop_forward, images_x[index], e.smug, int(val.labels[index]), n_thresholds=n_thresholds, crop_normalise=crop_normalise)
-        entries[smug_widget.key(n_img, k_, g)] = smug_widget.entry(images_x[index], e, result)
-    titles = [f"{val.class_names[int(val.labels[i])].split(',')[0]} ({val.files[i]})" for i in chosen[:sweep_images]]
+    def widget_entry(n_img, e):
+        x, label = images_x[chosen[n_img]], int(val.labels[chosen[n_img]])
+        return smug_widget.entry(x, e, sm.lsc(crop_forward, x, e.smug, label, n_thresholds=n_thresholds, crop_normalise=crop_normalise))
 
     def compute(n_img, k_, g):
         index = chosen[n_img]
-        e = smt.explain_from_attributions(lin, images_x[index], attributions[index], int(k_), float(g), block=block, top_k_rule=top_k_rule)
-        return smug_widget.entry(images_x[index], e, sm.lsc(crop_forward, images_x[index], e.smug, int(val.labels[index]), n_thresholds=n_thresholds,
-                                                            crop_normalise=crop_normalise))
+        return widget_entry(n_img, smt.explain_from_attributions(lin, images_x[index], attributions[index], int(k_), float(g),
+                                                                 block=block, top_k_rule=top_k_rule))
 
+    entries = {smug_widget.key(n_img, k_, g): widget_entry(n_img, e) for (n_img, k_, g), e in widget_cache.items()}
+    titles = [f"{val.class_names[int(val.labels[i])].split(',')[0]} ({val.files[i]})" for i in chosen[:sweep_images]]
     explorer = smug_widget.SmugExplorer(titles, [int(v) for v in sweep_ks], [float(v) for v in sweep_gammas], entries, compute=compute,
                                         k=int(sweep_ks[-2] if len(sweep_ks) > 1 else sweep_ks[0]), gamma=float(sweep_gammas[-1]))
 results.number("widget_entries", len(entries))

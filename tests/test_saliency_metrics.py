@@ -127,3 +127,15 @@ def test_contrast_examples_pick_the_widest_wins_and_losses():
     wins, losses = sm.contrast_examples(scores, "SMUG", ["IG", "GC"], 2, 2)
     assert wins == [0, 4] and losses == [3, 2]  # no box for SMUG on image 3 is its worst loss
     assert sm.contrast_examples(scores, "SMUG", ["GC"], 5, 0) == ([0, 1], [])  # GC has no box on 2 and 4: skipped
+
+
+def test_map_share_and_box_share_measure_a_rectangle():
+    saliency = torch.zeros(6, 6)
+    saliency[1:3, 2:4] = -1.0  # |.| counts: 4 of the 5 units are in the rectangle
+    saliency[5, 5] = 1.0
+    assert sm.map_share(saliency, (1, 2), (2, 2)) == pytest.approx(0.8)
+    assert math.isnan(sm.map_share(torch.zeros(4, 4), (0, 0), (2, 2)))
+    # a 2x4 box (y0, x0, y1, x1) half inside a 2x2 rectangle at (0, 2)
+    assert sm.box_share(sm.Box(0, 0, 2, 4), (0, 2), (2, 2)) == pytest.approx(0.5)
+    assert sm.box_share((3, 3, 4, 4), (0, 0), (2, 2)) == 0.0
+    assert math.isnan(sm.box_share(None, (0, 0), (2, 2)))

@@ -284,6 +284,24 @@ def box_sparsity(box: Box | None, size: tuple[int, int]) -> float:
     return float("nan") if box is None else box.area(size)
 
 
+def map_share(saliency: torch.Tensor, corner: tuple[int, int], hw: tuple[int, int]) -> float:
+    """The fraction of a map's total |saliency| ``(H, W)`` inside the rectangle of top-left
+    `corner` (y, x) and size `hw` (height, width) pixels; NaN for an all-zero map."""
+    s = saliency.abs().double()
+    total = s.sum()
+    return float(s[corner[0] : corner[0] + hw[0], corner[1] : corner[1] + hw[1]].sum() / total) if total > 0 else float("nan")
+
+
+def box_share(box: Box | tuple[int, int, int, int] | None, corner: tuple[int, int], hw: tuple[int, int]) -> float:
+    """The fraction of `box` ``(y0, x0, y1, x1)``'s area inside the rectangle of top-left `corner`
+    (y, x) and size `hw` (height, width); NaN without a box."""
+    if box is None:
+        return float("nan")
+    y0, x0, y1, x1 = box
+    inter = max(0, min(y1, corner[0] + hw[0]) - max(y0, corner[0])) * max(0, min(x1, corner[1] + hw[1]) - max(x0, corner[1]))
+    return inter / ((y1 - y0) * (x1 - x0))
+
+
 # --------------------------------------------------------------------------- aggregates
 
 

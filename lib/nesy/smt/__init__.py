@@ -14,6 +14,8 @@ Public API::
         # Appendix A: the whole 784-32-10 MNIST network in SMT (Eq. 6)
     evaluate_image(model, lin, x, label, boxes, k, variants) -> ImageEvaluation   # Table 1, one image
     variant_key(constraint, gamma) -> "SMUG@reference:0"
+    analysis: the chapter's tables over many images (Table 1 and its side-by-side, the ablation,
+        the sweep, Table 2, the two cats); nesy.plots.smug draws its figures
 
 Typical use::
 

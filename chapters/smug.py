@@ -118,7 +118,7 @@ from nesy.widgets import smug as smug_widget
 
 # %% tags=["hide-input"]
 # The parameters cell's values, checked against chapters/params/smug/schema.yaml.
-parameters = params.validate("smug", {name: globals()[name] for name in params.schema("smug") if name in globals()})
+parameters = params.from_namespace("smug", globals())
 results = report.ChapterResults("smug", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))

@@ -174,9 +174,10 @@ for objective, values in metrics.items():
 
 reasons = {objective: article.accuracy_reasons(label, histories[objective].epochs, len(train_world), patience)
            for objective, label in (("mse", "MSE objective"), ("ltn", "LTN satisfiability objective (not the article's)"))}
-accuracy = results.compare("validation_accuracy", metrics["mse"], reasons["mse"], variant="MSE objective, the article's")
-accuracy.insert(3, "ours, LTN objective", [metrics["ltn"][row["key"]] for row in report.paper_values("ltn_crash")["tables"]["validation_accuracy"]["rows"]])
-results.compare("validation_accuracy", metrics["ltn"], reasons["ltn"], variant="LTN satisfiability objective")
+accuracy = results.compare_variants("validation_accuracy", {
+    "MSE objective, the article's": (metrics["mse"], reasons["mse"]),
+    "LTN satisfiability objective": (metrics["ltn"], reasons["ltn"]),
+})
 glue("crash_accuracy_mse", metrics["mse"]["Crash_accuracy"], display=False)
 glue("distance_error_mse", metrics["mse"]["distance_error"], display=False)
 report.show(accuracy)
@@ -228,11 +229,10 @@ for key, value in perfect.items():
     results.number(f"labels_{key}", round(float(value), 3))  # the perfect model's answers, as in the table
 
 # %%
-rows = ("q1", "q2", "q3_crossing", "q4_crossing")
-queries = results.compare("queries", answers["MSE model"], article.query_reasons(perfect, histories["mse"].epochs), variant="MSE model")
-queries.insert(3, "ours, LTN model", [answers["LTN model"][k] for k in rows])
-queries.insert(4, "labels (perfect model)", [perfect[k] for k in rows])
-results.compare("queries", answers["LTN model"], article.query_reasons(perfect, histories["ltn"].epochs), variant="LTN model")
+queries = results.compare_variants("queries", {
+    "MSE model": (answers["MSE model"], article.query_reasons(perfect, histories["mse"].epochs)),
+    "LTN model": (answers["LTN model"], article.query_reasons(perfect, histories["ltn"].epochs)),
+}, also={"labels (perfect model)": perfect})
 for key, value in answers["MSE model"].items():
     glue(f"mse_{key}", value, display=False)
 report.show(queries, 3)

@@ -116,3 +116,14 @@ def test_bound_rows_are_compared_as_bounds(book, monkeypatch):
     table["rows"][0]["bound"] = "roughly"
     with pytest.raises(ValueError, match="bound must be at_least or at_most"):
         results.compare("t", {"train": 99.0, "error": 7.0, "point": 12.0}, "x")
+
+
+def test_compare_variants_records_each_and_shows_them_side_by_side(book):
+    results = report.ChapterResults("ltn_crash", {"profile": "smoke", "seed": 0})
+    mse = {"q1": 0.5, "q2": 0.9, "q3_crossing": 0.6, "q4_crossing": 0.4}
+    ltn = {**mse, "q1": 0.2}
+    frame = results.compare_variants("queries", {"MSE": (mse, "a"), "LTN": (ltn, "b")}, also={"labels": mse})
+    assert [c["variant"] for c in results.comparisons] == ["MSE", "LTN"]
+    assert list(frame.columns) == ["quantity", "paper", "ours, MSE", "ours, LTN", "labels", "difference", "note"]
+    assert list(frame["ours, LTN"]) == [0.2, 0.9, 0.6, 0.4] and list(frame["labels"]) == list(mse.values())
+    assert list(frame.note) == [row["note"] for row in results.comparisons[0]["rows"]]

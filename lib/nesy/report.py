@@ -162,6 +162,22 @@ class ChapterResults:
         frame["paper"] = [_paper_text(r) for r in rows]
         return frame.drop(columns=["key", "bound", "agrees"])
 
+    def compare_variants(self, key: str, variants: Mapping[str, tuple[Mapping[str, float], str | Mapping[str, str]]],
+                         also: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+        """:meth:`compare` for each of our variants, ``{variant: (ours, reason)}`` (recorded in
+        that order), shown as one table: the paper's column, one "ours, <variant>" column per
+        variant, one column per ``also`` entry (``{column: {row key: value}}``, shown, not
+        compared), and the first variant's difference and note."""
+        frames = {name: self.compare(key, ours, reason, variant=name) for name, (ours, reason) in variants.items()}
+        first = next(iter(frames.values()))
+        keys = [row["key"] for row in paper_values(self.chapter)["tables"][key]["rows"]]
+        table = first[["quantity", "paper"]].copy()
+        for name, frame in frames.items():
+            table[f"ours, {name}"] = frame["ours"].to_numpy()
+        for name, values in (also or {}).items():
+            table[name] = [values[k] for k in keys]
+        return table.assign(difference=first["difference"].to_numpy(), note=first["note"].to_numpy())
+
     def figure(self, figure, name: str, caption: str) -> Path:
         """Save a matplotlib figure to ``book/figures/<chapter>/<name>.png`` (atomically)."""
         import io

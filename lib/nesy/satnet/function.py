@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import torch
 
+from nesy.kernels import compiled_ops
 from nesy.satnet import reference
 
 BACKENDS = ("kernel", "stock_layout", "reference")
 INFO_FIELDS = ("sweeps", "rank", "sweep_dim", "degenerate_outputs", "dependent_inputs")
 MAX_SWEEPS = 1_000_000  # the kernels' kMaxSweeps (csrc/satnet/cpu/mix_common.h)
-
-
-def _ops():
-    try:
-        import nesy._C  # noqa: F401  (registers torch.ops.nesy.*)
-    except ImportError as err:  # pragma: no cover - depends on the build
-        raise ImportError(
-            "nesy's compiled extension nesy._C is missing: build it with "
-            "`pip install --no-build-isolation -e .`, or use backend='reference'") from err
-    return torch.ops.nesy
 
 
 def _reference_forward(S, V0, is_output, order, max_iter, eps):
@@ -48,7 +39,7 @@ def _backend(name: str):
     (V, info, *state); backward(S, V0, V, is_output, order, info, state, grad, prox_lam) -> (dS, dV0)."""
     if name == "reference":
         return _reference_forward, _reference_backward
-    ops = _ops()
+    ops = compiled_ops("backend='reference'")
     if name == "kernel":
         return ops.satnet_mix_forward, lambda S, V0, V, o, order, info, state, grad, lam: ops.satnet_mix_backward(
             S, V, o, order, info, *state, grad, lam)

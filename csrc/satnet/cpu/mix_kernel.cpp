@@ -410,8 +410,10 @@ void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_
 
 }  // namespace
 
-std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& V0_, const at::Tensor& is_output_,
-                                        const at::Tensor& order_, int64_t max_iter, double eps) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& V0_,
+                                                                          const at::Tensor& is_output_,
+                                                                          const at::Tensor& order_, int64_t max_iter,
+                                                                          double eps) {
   check_forward_args(S_, V0_, is_output_, order_, max_iter, eps);
   const auto S = S_.contiguous();
   const auto V0 = V0_.contiguous();

@@ -11,17 +11,18 @@
 #include <ATen/ATen.h>
 
 #include <tuple>
-
 #include <vector>
 
 namespace nesy {
 namespace satnet {
 
 // Gram form (C = S S^T) in an orthonormal basis of the span of each sample's V0 rows. The forward
-// returns [V, info, state, C]: state (B, *) holds what the backward reuses per sample (the
+// returns (V, info, state, C): state (B, *) holds what the backward reuses per sample (the
 // basis, coordinates, |g_o|; layout in mix_kernel.cpp), C = S S^T (N, N).
-std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S, const at::Tensor& V0, const at::Tensor& is_output,
-                                        const at::Tensor& order, int64_t max_iter, double eps);
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> mix_forward_cpu(const at::Tensor& S, const at::Tensor& V0,
+                                                                          const at::Tensor& is_output,
+                                                                          const at::Tensor& order, int64_t max_iter,
+                                                                          double eps);
 std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S, const at::Tensor& V,
                                                     const at::Tensor& is_output, const at::Tensor& order,
                                                     const at::Tensor& info, const at::Tensor& state,

@@ -23,6 +23,7 @@ CASES = {
         "V2, info2, g = ops.satnet_stock_layout_forward(S, V0, is_output, order, 10, 1e-4); info2[0, 0] = -5\n"
         "ops.satnet_stock_layout_backward(S, V2, is_output, order, info2, g, grad, 0.01)", "sweeps"),
     "huge max_iter": ("ops.satnet_mix_forward(S, V0, is_output, order, 2**40, 1e-4)", "max_iter"),
+    "negative prox_lam": ("ops.satnet_stock_layout_forward(S, V0, is_output, order, 10, 1e-4, -1.0)", "prox_lam"),
     "bins beyond the hyperplanes": ("b2 = bins.clone(); b2[0, 0] = 200\nfidex(bins=b2)", "bins values must be in"),
     "sample bins beyond": ("s2 = sb.clone(); s2[0, 0] = 9\nfidex(sb=s2)", "sample_bins values must be in"),
     "negative int16 bins": ("ops.rules_cumcounts(torch.full((3, 20), -3, dtype=torch.int16), preds, 2, 3)",

@@ -1,4 +1,4 @@
-// Kernels of the Vi-SATNet / SATNet mixing method (CPU, OpenMP over the batch).
+// Kernels of the Vi-SATNet / SATNet mixing method (CPU, torch's threads over the batch).
 //
 // Shared layout: S (N, m); V0 (B, N, k) with inputs in input rows and start vectors in output
 // rows; is_output (B, N) bool; order (N,) int64, the update order. Both forwards return

@@ -11,10 +11,9 @@ namespace {
 // autograd registered on them finds it among the op's inputs.
 void check_prox_lam(double prox_lam) { TORCH_CHECK(prox_lam >= 0, "satnet: prox_lam must be >= 0, got ", prox_lam); }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> mix_forward(const at::Tensor& S, const at::Tensor& V0,
-                                                                      const at::Tensor& is_output,
-                                                                      const at::Tensor& order, int64_t max_iter,
-                                                                      double eps, double prox_lam) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> mix_forward(
+    const at::Tensor& S, const at::Tensor& V0, const at::Tensor& is_output, const at::Tensor& order, int64_t max_iter,
+    double eps, double prox_lam) {
   check_prox_lam(prox_lam);
   return nesy::satnet::mix_forward_cpu(S, V0, is_output, order, max_iter, eps);
 }
@@ -32,10 +31,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> stock_layout_forward(const at::Te
 TORCH_LIBRARY_FRAGMENT(nesy, m) {
   m.def(
       "satnet_mix_forward(Tensor S, Tensor V0, Tensor is_output, Tensor order, int max_iter, float eps,"
-      " float prox_lam=0.01) -> (Tensor, Tensor, Tensor, Tensor)");  // V, info, state, C
+      " float prox_lam=0.01) -> (Tensor, Tensor, Tensor, Tensor, Tensor)");  // V, info, state, kept, C
   m.def(
       "satnet_mix_backward(Tensor S, Tensor V, Tensor is_output, Tensor order, Tensor info, Tensor state,"
-      " Tensor C, Tensor grad, float prox_lam) -> (Tensor, Tensor)");
+      " Tensor kept, Tensor C, Tensor grad, float prox_lam) -> (Tensor, Tensor)");
   m.def(
       "satnet_stock_layout_forward(Tensor S, Tensor V0, Tensor is_output, Tensor order, int max_iter,"
       " float eps, float prox_lam=0.01) -> (Tensor, Tensor, Tensor)");  // V, info, gnrm

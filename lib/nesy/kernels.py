@@ -48,8 +48,9 @@ def _mix_outputs(S, V0):
 def _fake_mix_forward(S, V0, is_output, order, max_iter, eps, prox_lam=0.01):
     B, N, k = V0.shape
     r = torch.sym_min(N, k)
-    state = V0.new_empty((B, r * k + N * r + r * r + N + r))  # [Q | X | R | gnrm | kept] (mix_kernel.cpp)
-    return (*_mix_outputs(S, V0), state, S.new_empty((N, N)))
+    state = V0.new_empty((B, r * k + N * r + r * r + N))  # [Q | X | R | gnrm] (mix_kernel.cpp)
+    kept = V0.new_empty((B, r), dtype=torch.long)  # variables whose rows made the basis
+    return (*_mix_outputs(S, V0), state, kept, S.new_empty((N, N)))
 
 
 def _fake_stock_layout_forward(S, V0, is_output, order, max_iter, eps, prox_lam=0.01):

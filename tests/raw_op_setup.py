@@ -11,7 +11,7 @@ S = torch.randn(N, m, dtype=torch.float64)
 V0 = torch.nn.functional.normalize(torch.randn(B, N, k, dtype=torch.float64), dim=2)
 is_output = torch.zeros(B, N, dtype=torch.bool); is_output[:, 3:] = True
 order = torch.arange(N)
-V, info, state, C = ops.satnet_mix_forward(S, V0, is_output, order, 10, 1e-4)
+V, info, state, kept, C = ops.satnet_mix_forward(S, V0, is_output, order, 10, 1e-4)
 grad = torch.ones_like(V)
 x = torch.rand(20, 3, dtype=torch.float64)
 h = torch.tensor([[0.25, 0.5, 0.75]] * 3, dtype=torch.float64)

@@ -246,9 +246,9 @@ VALID = {  # one valid call per op: the fuzz perturbs one or two of its argument
     "rules_bins": [x, h],
     "rules_cumcounts": [bins, preds, 2, 3],
     "fidex": [bins, preds, cum, sb, preds[:2].clone(), torch.arange(2), 0, 5, 2, True, 3, 1.0, 0.75, 0.5, 0.5, 1],
-    "satnet_mix_forward": [S, V0, is_output, order, 10, 1e-4],
-    "satnet_mix_backward": [S, V, is_output, order, info, state, C, torch.ones_like(V), 0.01],
-    "satnet_stock_layout_forward": [S, V0, is_output, order, 10, 1e-4],
+    "satnet_mix_forward": [S, V0, is_output, order, 10, 1e-4, 0.01],
+    "satnet_mix_backward": [S, V, is_output, order, info, state, kept, C, torch.ones_like(V), 0.01],
+    "satnet_stock_layout_forward": [S, V0, is_output, order, 10, 1e-4, 0.01],
     "satnet_stock_layout_backward": [S, V2, is_output, order, info2, gnrm, torch.ones_like(V2), 0.01],
 }
 SPECIAL = [0, -1, 1, 2, 3, 255, 256, 32767, -32768, 2**31, 2**40, float("nan"), float("inf"), -0.5, 1e30]

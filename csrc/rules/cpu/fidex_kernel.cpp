@@ -1,4 +1,4 @@
-// Fidex hyperplane search on CPU (OpenMP over explained samples).
+// Fidex hyperplane search on CPU (torch's threads over explained samples).
 //
 // Every feature value is replaced once by its bin: the number of candidate hyperplanes (QIL
 // thresholds, non-decreasing per feature) at or below it. A training sample lies on the ">="
@@ -12,7 +12,6 @@
 // (see ../../../lib/nesy/rules/twin.py, which is the same algorithm written literally).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <omp.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../parallel.h"
 #include "rng.h"
 
 namespace nesy {
@@ -478,11 +478,9 @@ FidexResult fidex_cpu(const at::Tensor& bins, const at::Tensor& preds, const at:
 
   auto run = [&](const auto* bp, const auto* sbp) {
     using bin_t = std::remove_const_t<std::remove_pointer_t<decltype(bp)>>;
-#pragma omp parallel num_threads(threads)
-    {
-      FidexSolver<bin_t> solver(bp, pp, cp, class_count.data(), n, d, k, c, p);
-#pragma omp for schedule(dynamic, 1)
-      for (int64_t i = 0; i < s; ++i) {
+    // One solver (scratch) per worker; each sample's rule depends only on its own stream.
+    for_each_task(s, threads, [&] {
+      return [&, solver = FidexSolver<bin_t>(bp, pp, cp, class_count.data(), n, d, k, c, p)](int64_t i) mutable {
         SplitMix64 rng(static_cast<uint64_t>(seed), static_cast<uint64_t>(sip[i]));
         float used_fid = 0.0f;
         int64_t used_cov = 0;
@@ -498,8 +496,8 @@ FidexResult fidex_cpu(const at::Tensor& bins, const at::Tensor& preds, const at:
         tfp[i] = static_cast<double>(used_fid);
         tcp[i] = used_cov;
         solver.materialise(*a, covered[i]);
-      }
-    }
+      };
+    });
   };
   if (bc.scalar_type() == at::kByte) {
     run(bc.data_ptr<uint8_t>(), sbc.data_ptr<uint8_t>());

@@ -11,6 +11,8 @@
 #include <limits>
 #include <vector>
 
+#include "../../parallel.h"
+
 namespace nesy {
 namespace satnet {
 
@@ -277,12 +279,11 @@ inline at::Tensor times_clauses(const at::Tensor& A, const at::Tensor& S) {
   return out;
 }
 
-// Runs body(b) for b in [0, B) on nthreads OpenMP threads, one sample at a time (samples
-// stop after different numbers of sweeps, hence the dynamic schedule). body must not throw.
+// Runs body(b) for b in [0, B) on at most nthreads of torch's threads, one sample at a time
+// (samples stop after different numbers of sweeps).
 template <typename F>
 inline void for_each_sample(int64_t B, int nthreads, const F& body) {
-#pragma omp parallel for num_threads(nthreads) schedule(dynamic, 1)
-  for (int64_t b = 0; b < B; ++b) body(b);
+  for_each_task(B, nthreads, [&] { return [&](int64_t b) { body(b); }; });
 }
 
 }  // namespace satnet

@@ -12,6 +12,7 @@
 #include "mix_kernel.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "mix_common.h"
 
@@ -198,27 +199,27 @@ inline void backward_update(int64_t nO, int64_t dp, int64_t p, const T* Coo, con
   for (int64_t l = 0; l < dp; ++l) up[l] = (s[l] - c * ap[l]) * inv;
 }
 
-// One sample's slice of the state tensor the forward hands to the backward, laid out as
-// [Q | X | R | gnrm | kept]: r_max = min(N, k).
+// One sample's slice of what the forward hands to the backward: the state tensor, laid out as
+// [Q | X | R | gnrm], and the integer tensor kept; r_max = min(N, k). The forward fills a
+// State<T>, the backward reads a State<const T>.
 template <typename T>
 struct State {
   T* Q;      // r_max x k: orthonormal basis of the span of the rows of V0 (inputs, then starts)
   T* X;      // N x r_max: coordinates of the rows of V (inputs: of V0; outputs: final)
   T* R;      // r_max x r_max: coordinates of the rows that made the basis (lower triangular)
   T* gnrm;   // N: |g_o| of each output's last update, 0 if degenerate (and for inputs)
-  T* kept;   // r_max: variable whose row made q_j (stored as T), -1 past the rank
+  std::conditional_t<std::is_const<T>::value, const int64_t*, int64_t*> kept;  // r_max: variable whose row made q_j, -1 past the rank
 
   static int64_t size(int64_t N, int64_t k) {
     const int64_t rcap = std::min(N, k);
-    return rcap * k + N * rcap + rcap * rcap + N + rcap;
+    return rcap * k + N * rcap + rcap * rcap + N;
   }
-  State(T* base, int64_t N, int64_t k) {
+  State(T* base, decltype(kept) kept_b, int64_t N, int64_t k) : kept(kept_b) {
     const int64_t rcap = std::min(N, k);
     Q = base;
     X = Q + rcap * k;
     R = X + N * rcap;
     gnrm = R + rcap * rcap;
-    kept = gnrm + N;
   }
 };
 
@@ -240,7 +241,7 @@ void forward_sample(const T* C, const T* V0b, const bool* is_out_b, const int64_
     norms[i] = std::sqrt(dot(x, x, k));
     if (!(norms[i] > 0)) return false;
     if (!gs_append(x, k, norms[i], st.Q, r, rcap, st.X + i * rcap, w.data())) return false;
-    st.kept[r - 1] = static_cast<T>(i);
+    st.kept[r - 1] = i;
     std::copy(st.X + i * rcap, st.X + (i + 1) * rcap, st.R + (r - 1) * rcap);
     return true;
   };
@@ -331,7 +332,7 @@ void forward_sample(const T* C, const T* V0b, const bool* is_out_b, const int64_
 
 template <typename T>
 void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_t* order, int64_t N, int64_t k,
-                     int64_t niter, int64_t r, T prox_lam, State<T> st, T* dCb, T* dVb) {
+                     int64_t niter, int64_t r, T prox_lam, State<const T> st, T* dCb, T* dVb) {
   const int64_t rcap = std::min(N, k);
   std::vector<int64_t> outs, ins;
   split_variables(is_out_b, order, N, outs, ins);
@@ -401,7 +402,7 @@ void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_
     }
   }
   for (int64_t j = 0; j < r; ++j) {
-    const int64_t i = static_cast<int64_t>(st.kept[j]);
+    const int64_t i = st.kept[j];
     if (is_out_b[i]) continue;  // start vectors are constants
     for (int64_t p = 0; p < nO; ++p) ci[p] = alpha[p * r + j];
     combo(nO, k, k, ci.data(), dVb + i * k, Gp.data(), dVb + i * k);
@@ -410,8 +411,10 @@ void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_
 
 }  // namespace
 
-std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& V0_, const at::Tensor& is_output_,
-                                        const at::Tensor& order_, int64_t max_iter, double eps) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& V0_,
+                                                                          const at::Tensor& is_output_,
+                                                                          const at::Tensor& order_, int64_t max_iter,
+                                                                          double eps) {
   check_forward_args(S_, V0_, is_output_, order_, max_iter, eps);
   const auto S = S_.contiguous();
   const auto V0 = V0_.contiguous();
@@ -423,6 +426,9 @@ std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& 
   auto info = at::empty({B, kInfoCols}, S.options().dtype(at::kLong));
   const auto* outp_work = is_output.data_ptr<bool>();
   const int nthreads = work_threads(B, gram_work(outp_work, B, N, k, [&](int64_t) { return max_iter; }));
+  const int64_t rcap = std::min(N, k);
+  auto kept = at::full({B, rcap}, -1, S.options().dtype(at::kLong));
+  int64_t* kp = kept.data_ptr<int64_t>();
   at::Tensor state;
   AT_DISPATCH_FLOATING_TYPES(S.scalar_type(), "satnet_mix_forward", [&] {
     const int64_t ssize = State<scalar_t>::size(N, k);
@@ -435,19 +441,19 @@ std::vector<at::Tensor> mix_forward_cpu(const at::Tensor& S_, const at::Tensor& 
     int64_t* ip = info.data_ptr<int64_t>();
     scalar_t* stp = state.data_ptr<scalar_t>();
     for_each_sample(B, nthreads, [&](int64_t b) {
-      State<scalar_t> st(stp + b * ssize, N, k);
-      std::fill(st.kept, st.kept + std::min(N, k), scalar_t(-1));
+      State<scalar_t> st(stp + b * ssize, kp + b * rcap, N, k);
       forward_sample<scalar_t>(Cp, V0p + b * N * k, outp + b * N, ordp, N, k, max_iter, static_cast<scalar_t>(eps),
                                Vp + b * N * k, ip + b * kInfoCols, st);
     });
   });
-  return {V, info, state, C};
+  return {V, info, state, kept, C};
 }
 
 std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const at::Tensor& V_,
                                                     const at::Tensor& is_output_, const at::Tensor& order_,
                                                     const at::Tensor& info_, const at::Tensor& state_,
-                                                    const at::Tensor& C_, const at::Tensor& grad_, double prox_lam) {
+                                                    const at::Tensor& kept_, const at::Tensor& C_,
+                                                    const at::Tensor& grad_, double prox_lam) {
   check_forward_args(S_, V_, is_output_, order_, 0, 0.0);
   check_backward_args(S_, V_, info_, grad_, prox_lam);
   const int64_t B = V_.size(0), N = V_.size(1), k = V_.size(2);
@@ -455,6 +461,10 @@ std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const 
   TORCH_CHECK(state_.dim() == 2 && state_.size(0) == B && state_.size(1) == ssize &&
                   state_.scalar_type() == S_.scalar_type(),
               "satnet_mix_backward: the forward's state (", B, ", ", ssize, ") expected, got ", state_.sizes());
+  const int64_t rcap = std::min(N, k);
+  TORCH_CHECK(kept_.sizes() == at::IntArrayRef({B, rcap}) && kept_.scalar_type() == at::kLong,
+              "satnet_mix_backward: the forward's kept (", B, ", ", rcap, ") int64 expected, got ", kept_.sizes(), " ",
+              kept_.scalar_type());
   TORCH_CHECK(C_.sizes() == at::IntArrayRef({N, N}) && C_.scalar_type() == S_.scalar_type(),
               "satnet_mix_backward: C = S S^T (", N, ", ", N, ") from the forward expected, got ", C_.sizes());
   const auto S = S_.contiguous();
@@ -463,7 +473,18 @@ std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const 
   const auto info = info_.contiguous();
   const auto grad = grad_.contiguous();
   const auto state = state_.contiguous();
+  const auto kept = kept_.contiguous();
   const auto C = C_.contiguous();
+  const int64_t* kp = kept.data_ptr<int64_t>();
+  const int64_t* info_chk = info.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {  // the rows that made the basis index V: forged ones must not
+    const int64_t r = info_chk[b * kInfoCols + kRank];
+    TORCH_CHECK(r <= rcap, "satnet_mix_backward: info[", b, "] rank ", r, " must be <= min(N, k) = ", rcap,
+                " (info must be the forward's)");
+    for (int64_t j = 0; j < r; ++j)
+      TORCH_CHECK(kp[b * rcap + j] >= 0 && kp[b * rcap + j] < N, "satnet_mix_backward: kept[", b, ", ", j, "] = ",
+                  kp[b * rcap + j], " must be a variable in [0, ", N, ") (kept must be the forward's)");
+  }
   auto dC = at::zeros({B, N, N}, S.options());
   auto dV0 = at::zeros_like(grad);
   const int64_t* info_work = info.data_ptr<int64_t>();
@@ -475,13 +496,13 @@ std::tuple<at::Tensor, at::Tensor> mix_backward_cpu(const at::Tensor& S_, const 
     const bool* outp = is_output.data_ptr<bool>();
     const int64_t* ordp = order.data_ptr<int64_t>();
     const int64_t* ip = info.data_ptr<int64_t>();
-    scalar_t* stp = const_cast<scalar_t*>(state.data_ptr<scalar_t>());  // read only
+    const scalar_t* stp = state.data_ptr<scalar_t>();
     scalar_t* dCp = dC.data_ptr<scalar_t>();
     scalar_t* dVp = dV0.data_ptr<scalar_t>();
     for_each_sample(B, nthreads, [&](int64_t b) {
       const int64_t* ib = ip + b * kInfoCols;
       backward_sample<scalar_t>(Cp, Gp + b * N * k, outp + b * N, ordp, N, k, ib[kSweeps], ib[kRank],
-                                static_cast<scalar_t>(prox_lam), State<scalar_t>(stp + b * ssize, N, k),
+                                static_cast<scalar_t>(prox_lam), State<const scalar_t>(stp + b * ssize, kp + b * rcap, N, k),
                                 dCp + b * N * N, dVp + b * N * k);
     });
   });

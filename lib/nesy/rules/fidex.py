@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..kernels import compiled_ops
 from .qil import QIL
 from .ruleset import Antecedent, Rule, as_labels, as_numpy
 from ..checks import integer, one_of
@@ -26,14 +27,7 @@ __all__ = ["Fidex", "FidexBatch", "FidexSettings"]
 
 
 def _ops():
-    try:
-        import nesy._C  # noqa: F401  (registers torch.ops.nesy.*)
-    except ImportError as exc:  # pragma: no cover - depends on the build
-        raise ImportError(
-            "nesy's compiled extension nesy._C is missing: rebuild with "
-            "`pip install --no-build-isolation -e .`, or use backend='python'"
-        ) from exc
-    return torch.ops.nesy
+    return compiled_ops("backend='python'")
 
 
 @dataclass

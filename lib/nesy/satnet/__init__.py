@@ -11,6 +11,8 @@ mix, MixFunction, info_dict, INFO_FIELDS, BACKENDS
     ``"kernel"`` (Gram form in the span of the inputs, C++/OpenMP), ``"stock_layout"``
     (locuslab's ``k x m`` layout, C++/OpenMP, the benchmark baseline), ``"reference"``
     (the float64 PyTorch twin in :mod:`nesy.satnet.reference`).
+    The compiled back ends are torch ops with registered autograd and fake kernels
+    (:mod:`nesy.kernels`); ``MixFunction`` is the twin's autograd.
 uniform_vector, unit_vectors, init_clauses
     Start vectors, safe normalisation, SATNet's weight initialisation.
 train_visatnet, History, feature_vectors, feature_map, random_masks, cosine_loss, evaluate_loss,

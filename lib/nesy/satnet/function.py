@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import torch
 
+from nesy.kernels import compiled_ops
 from nesy.satnet import reference
 
 BACKENDS = ("kernel", "stock_layout", "reference")
 INFO_FIELDS = ("sweeps", "rank", "sweep_dim", "degenerate_outputs", "dependent_inputs")
 MAX_SWEEPS = 1_000_000  # the kernels' kMaxSweeps (csrc/satnet/cpu/mix_common.h)
-
-
-def _ops():
-    try:
-        import nesy._C  # noqa: F401  (registers torch.ops.nesy.*)
-    except ImportError as err:  # pragma: no cover - depends on the build
-        raise ImportError(
-            "nesy's compiled extension nesy._C is missing: build it with "
-            "`pip install --no-build-isolation -e .`, or use backend='reference'") from err
-    return torch.ops.nesy
 
 
 def _reference_forward(S, V0, is_output, order, max_iter, eps):
@@ -44,11 +35,12 @@ def _reference_backward(S, V0, V, is_output, order, info, state, grad, prox_lam)
 
 
 def _backend(name: str):
-    """(forward, backward) of a back end: forward(S, V0, is_output, order, max_iter, eps) ->
-    (V, info, *state); backward(S, V0, V, is_output, order, info, state, grad, prox_lam) -> (dS, dV0)."""
+    """(forward, backward) of a back end, to call one after the other (bench/satnet.py times them):
+    forward(S, V0, is_output, order, max_iter, eps) -> (V, info, *state); backward(S, V0, V, is_output,
+    order, info, state, grad, prox_lam) -> (dS, dV0)."""
     if name == "reference":
         return _reference_forward, _reference_backward
-    ops = _ops()
+    ops = compiled_ops("backend='reference'")
     if name == "kernel":
         return ops.satnet_mix_forward, lambda S, V0, V, o, order, info, state, grad, lam: ops.satnet_mix_backward(
             S, V, o, order, info, *state, grad, lam)
@@ -57,23 +49,23 @@ def _backend(name: str):
 
 
 class MixFunction(torch.autograd.Function):
-    """``V, info = MixFunction.apply(S, V0, is_output, order, max_iter, eps, prox_lam, backend)``."""
+    """``V, info = MixFunction.apply(S, V0, is_output, order, max_iter, eps, prox_lam)``: the
+    ``"reference"`` back end's autograd (the compiled forwards are differentiable torch ops
+    themselves: their autograd is registered in :mod:`nesy.kernels`)."""
 
     @staticmethod
-    def forward(ctx, S, V0, is_output, order, max_iter, eps, prox_lam, backend):
-        forward, _ = _backend(backend)
-        V, info, *state = forward(S, V0, is_output, order, max_iter, eps)
+    def forward(ctx, S, V0, is_output, order, max_iter, eps, prox_lam):
+        V, info, *state = _reference_forward(S, V0, is_output, order, max_iter, eps)
         ctx.save_for_backward(S, V0, V, is_output, order, info, *state)
-        ctx.prox_lam, ctx.backend = prox_lam, backend
+        ctx.prox_lam = prox_lam
         ctx.mark_non_differentiable(info)
         return V, info
 
     @staticmethod
     def backward(ctx, grad, _grad_info):
         S, V0, V, is_output, order, info, *state = ctx.saved_tensors
-        _, backward = _backend(ctx.backend)
-        dS, dV0 = backward(S, V0, V, is_output, order, info, state, grad.contiguous(), ctx.prox_lam)
-        return dS, dV0, None, None, None, None, None, None
+        dS, dV0 = _reference_backward(S, V0, V, is_output, order, info, state, grad.contiguous(), ctx.prox_lam)
+        return dS, dV0, None, None, None, None, None
 
 
 def _check(name, ok, allowed):
@@ -133,9 +125,13 @@ def mix(S: torch.Tensor, V0: torch.Tensor, is_output: torch.Tensor, order: torch
            f"a permutation of 0..{N - 1}")
     _check("S", bool(torch.isfinite(S).all()), "finite (it holds NaN or infinity)")
     _check("V0", bool(torch.isfinite(V0).all()), "finite (it holds NaN or infinity)")
-    V0 = V0.to(S.dtype)
-    return MixFunction.apply(S, V0, is_output.bool(), order.long(), int(max_iter), float(eps),
-                             float(prox_lam), backend)
+    args = (S, V0.to(S.dtype), is_output.bool(), order.long(), int(max_iter), float(eps), float(prox_lam))
+    if backend == "reference":
+        return MixFunction.apply(*args)
+    ops = compiled_ops("backend='reference'")
+    forward = ops.satnet_mix_forward if backend == "kernel" else ops.satnet_stock_layout_forward
+    V, info, *_state = forward(*args)
+    return V, info
 
 
 def info_dict(info: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -117,69 +117,29 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from IPython.display import Markdown, display
-from matplotlib.patches import Ellipse, Rectangle
 from myst_nb import glue
-from tqdm.auto import tqdm
 
-from nesy import data, models, params, plots, report, satnet
+from nesy import data, inference, models, params, plots, report, satnet
 from nesy import device as devices
-from nesy.data import cached_tensors
 from nesy.data.loader_imagenette import CLASS_NAMES, IMAGENET_INDEX
-from nesy.inference import fast_forward
+from nesy.plots import vi_satnet as figures
+from nesy.satnet import experiments as vi
 from nesy.widgets.msf import MSFExplorer
 
+# %% tags=["hide-input"]
 parameters = params.from_namespace("vi_satnet", globals())
 results = report.ChapterResults("vi_satnet", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
 plots.use_book_style()
-RATIOS = [r / 10 for r in range(1, 11)]
 display(pd.DataFrame([parameters]).T.rename(columns={0: "value"}))
-
-
-def per_class(labels, count, classes=10):
-    """Indices of the first `count` items of each class (class by class)."""
-    return torch.cat([torch.nonzero(labels == c).flatten()[:count] for c in range(classes)])
-
-
-def train_all(train_v, train_y, val_v, val_y, m, epochs, name):
-    """One Vi-SATNet per class; returns the layers and the per-epoch loss rows of Figure 3."""
-    layers, rows = [], []
-    bar = tqdm(range(10), desc=f"{name} Vi-SATNets")
-    for c in bar:
-        layer, history = satnet.train_visatnet(
-            train_v[train_y == c], val_v[val_y == c], m=m, epochs=epochs, batch_size=batch_size,
-            mask_ratio=mask_ratio, learning_rate=learning_rate, aux=aux, truth=truth, seed=seed + c,
-        )
-        layers.append(layer)
-        rows += [{"class": c, "epoch": e + 1, "split": split, "loss": loss}
-                 for split, losses in (("train", history.train), ("validation", history.val))
-                 for e, loss in enumerate(losses)]
-        bar.set_postfix(val_loss=f"{history.val[-1]:.3f}")
-    return layers, pd.DataFrame(rows)
-
-
-def loss_figure(frame, names, title):
-    """Figure 3: validation loss per class (thin) and the mean train / validation loss (thick)."""
-    figure, axis = plt.subplots(figsize=(7.5, 4))
-    val = frame[frame.split == "validation"]
-    palette = sns.color_palette("tab10", 10)
-    for c in range(10):
-        part = val[val["class"] == c]
-        axis.plot(part.epoch, part.loss, lw=1, color=palette[c], label=names[c])
-    mean = frame.groupby(["split", "epoch"]).loss.mean().reset_index()
-    for split, style in (("train", "-"), ("validation", "--")):
-        part = mean[mean.split == split]
-        axis.plot(part.epoch, part.loss, style, lw=3, color="black", label=f"mean {split}")
-    axis.set(xlabel="epoch", ylabel="cosine loss (Eq. 5)", title=title)
-    axis.legend(fontsize=7, ncol=2, loc="upper right")
-    return figure
+# the Vi-SATNets' training settings, shared by every run of vi.train_all
+vi_settings = dict(batch_size=batch_size, mask_ratio=mask_ratio, learning_rate=learning_rate, aux=aux, truth=truth,
+                   seed=seed)
 
 # %% [markdown]
 # ## MNIST: LeNet-5 features
@@ -197,8 +157,7 @@ with results.stage("MNIST: LeNet-5"):
     test_x, test_y = data.mnist("test")
     lenet = models.train_lenet5(train_x[:lenet_train_images], train_y[:lenet_train_images],
                                 epochs=lenet_epochs, batch_size=128, seed=seed, device=torch_device)
-    tr_idx = per_class(train_y, mnist_train_per_class)
-    te_idx = per_class(test_y, mnist_val_per_class)
+    tr_idx, te_idx = vi.per_class(train_y, mnist_train_per_class), vi.per_class(test_y, mnist_val_per_class)
     with torch.no_grad(), devices.placed(lenet, torch_device):  # back on the CPU after the block
         on_device = lambda images: models.mnist_input(images).to(torch_device)
         lenet_accuracy = 100 * float((lenet(on_device(test_x)).argmax(1).cpu() == test_y).float().mean())
@@ -211,37 +170,20 @@ print(f"LeNet-5 test accuracy {lenet_accuracy:.2f}% on the 10,000 test digits; V
 
 # %%
 with results.stage("MNIST: Vi-SATNets"):
-    mnist_layers, mnist_curves = train_all(mnist_train_v, mnist_train_y, mnist_val_v, mnist_val_y, mnist_m,
-                                           mnist_epochs, "MNIST")
+    mnist_layers, mnist_curves = vi.train_all(mnist_train_v, mnist_train_y, mnist_val_v, mnist_val_y, m=mnist_m,
+                                              epochs=mnist_epochs, name="MNIST", **vi_settings)
 results.table("mnist_loss_curves", mnist_curves)
-figure = loss_figure(mnist_curves, [str(d) for d in range(10)], "MNIST (LeNet-5 features)")
+figure = figures.loss_curves(mnist_curves, [str(d) for d in range(10)], "MNIST (LeNet-5 features)")
 results.figure(figure, "fig3a_mnist_loss", "Figure 3a: Vi-SATNet loss per epoch on MNIST")
 plt.show()
 
 # %% tags=["hide-input"]
-def final_losses(frame, names):
-    last = frame[frame.epoch == frame.epoch.max()]
-    table = last.pivot_table(index="class", columns="split", values="loss").reset_index()
-    table.insert(0, "name", [names[c] for c in table["class"]])
-    return table.drop(columns="class")
-
-
-def record_convergence(frame, name, epoch=30):
-    """Record whether the run trains past `epoch` and, if so, the mean validation loss's relative
-    fall from that epoch to the last (the paper: converged by about epoch 30)."""
-    mean = frame[frame.split == "validation"].groupby("epoch").loss.mean()
-    past = bool(mean.index.max() > epoch)
-    results.number(f"{name}_trained_past_epoch_{epoch}", past)
-    if past:
-        results.number(f"{name}_val_loss_relative_fall_after_epoch_{epoch}",
-                       float((mean.loc[epoch] - mean.iloc[-1]) / mean.loc[epoch]))
-
-
-mnist_final = final_losses(mnist_curves, [str(d) for d in range(10)])
+mnist_final = vi.final_losses(mnist_curves, [str(d) for d in range(10)])
 results.table("mnist_final_losses", mnist_final)
 results.number("mnist_final_validation_loss", float(mnist_final.validation.mean()))
 results.number("mnist_validation_minus_train_loss", float(mnist_final.validation.mean() - mnist_final.train.mean()))
-record_convergence(mnist_curves, "mnist")
+for name, value in vi.convergence(mnist_curves, "mnist").items():
+    results.number(name, value)
 glue("mnist_final_train", float(mnist_final.train.mean()), display=False)
 glue("mnist_easiest", mnist_final.sort_values("validation").name.iloc[0], display=False)
 glue("mnist_hardest", mnist_final.sort_values("validation").name.iloc[-1], display=False)
@@ -271,39 +213,30 @@ report.show(mnist_final.T.reset_index().rename(columns={"index": ""}), 3)
 # %%
 with results.stage("Imagenette: features"):
     net = models.vgg19() if backbone == "vgg19" else models.efficientnet_lite0()
-    if feature_layer not in models.FEATURE_LAYERS[net.name]:
-        raise ValueError(f"feature_layer must be one of {models.FEATURE_LAYERS[net.name]} with backbone {backbone}; "
-                         f"got {feature_layer!r}")
     layer_names = models.FEATURE_LAYERS[net.name]  # every map this run can read, the first extracted
+    if feature_layer not in layer_names:
+        raise ValueError(f"feature_layer must be one of {layer_names} with backbone {backbone}; got {feature_layer!r}")
     extractor, classifier = models.last_feature_split(net, IMAGENET_INDEX, layer=feature_layer)
     first_extractor, _ = models.last_feature_split(net, IMAGENET_INDEX, layer=layer_names[-1])
     prepare = lambda images: models.preprocess(images, 224)  # pixels in [0, 1]; each model normalises itself
-    fast_extractor = fast_forward(first_extractor, 224, device=torch_device)
+    fast_extractor = inference.fast_forward(first_extractor, 224, device=torch_device)
     train_set = data.imagenette("train", max(classifier_train_per_class, imagenette_train_per_class,
                                              loss_gap_train_per_class, layer_ablation_train_per_class))
     val_set = data.imagenette("val", max(imagenette_val_per_class, imagenette_table_per_class, layer_ablation_table_per_class))
-    first_maps = {}
-    for split, dataset, count in (("train", train_set, len(train_set)), ("val", val_set, len(val_set))):
-        key = f"features-{backbone}-{layer_names[-1]}-{split}-{count}-v2"
-        first_maps[split] = cached_tensors("imagenette", key, lambda: {"fmap": satnet.extract_features(
-            fast_extractor, dataset.images, prepare, desc=f"{backbone} {split}")})["fmap"]
+    first_maps = vi.cached_feature_maps(fast_extractor, {"train": train_set, "val": val_set}, prepare, backbone,
+                                        layer_names[-1])
 
-    @functools.cache
-    def maps_of(layer):
-        """Feature maps of every train and val image at `layer` (the head's from the blocks' map)."""
-        if layer == layer_names[-1]:
-            return first_maps
-        with torch.no_grad():
-            return {split: torch.cat([net.head.last(f) for f in fmap.split(256)]) for split, fmap in first_maps.items()}
-
-    features = maps_of(feature_layer)
-    _, K, H, W = features["val"].shape
-    vit_idx = per_class(train_set.labels, imagenette_train_per_class)  # the Vi-SATNets' training images
-    loss_idx = per_class(val_set.labels, imagenette_val_per_class)  # their validation images
-    inet_train_v, inet_train_y = satnet.feature_vectors(features["train"][vit_idx]), train_set.labels[vit_idx]
-    inet_val_v = satnet.feature_vectors(features["val"])
-    inet_loss_v, inet_loss_y = inet_val_v[loss_idx], val_set.labels[loss_idx]
-    unit_map = satnet.normalise_positions(features["val"])
+# %%
+# the feature maps of every train and val image at a layer (the head's from the blocks' map)
+maps_of = functools.cache(lambda layer: vi.maps_at(first_maps, layer, layer_names[-1], lambda f: net.head.last(f)))
+features = maps_of(feature_layer)
+_, K, H, W = features["val"].shape
+vit_idx = vi.per_class(train_set.labels, imagenette_train_per_class)  # the Vi-SATNets' training images
+loss_idx = vi.per_class(val_set.labels, imagenette_val_per_class)  # their validation images
+inet_train_v, inet_train_y = satnet.feature_vectors(features["train"][vit_idx]), train_set.labels[vit_idx]
+inet_val_v = satnet.feature_vectors(features["val"])
+inet_loss_v, inet_loss_y = inet_val_v[loss_idx], val_set.labels[loss_idx]
+unit_map = satnet.normalise_positions(features["val"])
 results.number("imagenette_feature_shape", [K, H, W])
 print(f"{backbone}, feature_layer {feature_layer}: feature map {K}x{H}x{W}; {len(train_set)} training images "
       f"(C), {len(vit_idx)} of them for the Vi-SATNets; {len(val_set)} val images; forward on {fast_extractor.backend}")
@@ -330,27 +263,21 @@ with results.stage("Imagenette: classifier C"):
     # its head starts with the 1x1 convolution and ReLU6, which depend on the vectors' scale, so
     # there both heads are trained here and the own head is shown as evidence only.
     own_head = "flatten" if backbone == "vgg19" else "pooled" if feature_layer == "head" else None
-    c_idx = per_class(train_set.labels, classifier_train_per_class)  # C's training images
-
-    def fit(head, on):
-        return satnet.train_classifier(features["train"][c_idx], train_set.labels[c_idx], head=head, classes=10,
-                                       hidden=classifier_hidden, epochs=classifier_epochs, unit=on == "unit", seed=seed,
-                                       device=torch_device)
-
+    c_idx = vi.per_class(train_set.labels, classifier_train_per_class)  # C's training images
+    fit = lambda head, on, maps=features: satnet.train_classifier(
+        maps["train"][c_idx], train_set.labels[c_idx], head=head, classes=10, hidden=classifier_hidden,
+        epochs=classifier_epochs, unit=on == "unit", seed=seed, device=torch_device)
     heads = {name: classifier if name == own_head else fit(name, classifier_input) for name in ("flatten", "pooled")}
     other_input = "unit" if classifier_input == "raw" else "raw"
     evidence_heads = {} if own_head == "flatten" else {f"flatten, fitted on {other_input}": fit("flatten", other_input)}
     if own_head is None:
         evidence_heads[f"{backbone}'s own head"] = classifier
-    c_rows = []
-    for name, head in list(heads.items()) + list(evidence_heads.items()):
-        fitted_on = classifier_input if name in heads else other_input
-        c_rows.append({
-            "C": name, "role": "main" if name == "flatten" else "ablation" if name == "pooled" else "evidence only",
-            "weights": f"{backbone}'s own" if head is classifier else f"trained here on {fitted_on}",
-            "accuracy, raw features (%)": satnet.classifier_accuracy(head, features["val"], val_set.labels, device=torch_device),
-            "accuracy, unit vectors (%)": satnet.classifier_accuracy(head, unit_map, val_set.labels, device=torch_device),
-        })
+    accuracy = lambda head: [satnet.classifier_accuracy(head, maps, val_set.labels, device=torch_device)
+                             for maps in (features["val"], unit_map)]  # raw features, unit vectors
+    c_rows = vi.classifier_rows(heads, evidence_heads, classifier, accuracy, backbone=backbone,
+                                classifier_input=classifier_input, other_input=other_input)
+
+# %%
 c_table = results.table("imagenette_C_accuracy", c_rows)
 for row in c_rows[:2]:
     prefix = "imagenette_C" if row["C"] == "flatten" else "imagenette_pooled_C"
@@ -375,31 +302,26 @@ report.show(c_table, 2)
 
 # %%
 with results.stage("Imagenette: Vi-SATNets"):
-    inet_layers, inet_curves = train_all(inet_train_v, inet_train_y, inet_loss_v, inet_loss_y,
-                                         imagenette_m, imagenette_epochs, "Imagenette")
+    inet_layers, inet_curves = vi.train_all(inet_train_v, inet_train_y, inet_loss_v, inet_loss_y, m=imagenette_m,
+                                            epochs=imagenette_epochs, name="Imagenette", **vi_settings)
 results.table("imagenette_loss_curves", inet_curves)
-figure = loss_figure(inet_curves, list(CLASS_NAMES), f"Imagenette ({backbone} features)")
+figure = figures.loss_curves(inet_curves, list(CLASS_NAMES), f"Imagenette ({backbone} features)")
 results.figure(figure, "fig3b_imagenette_loss", "Figure 3b: Vi-SATNet loss per epoch on Imagenette")
 plt.show()
-inet_final = final_losses(inet_curves, list(CLASS_NAMES))
+inet_final = vi.final_losses(inet_curves, list(CLASS_NAMES))
 results.table("imagenette_final_losses", inet_final)
 results.number("imagenette_final_validation_loss", float(inet_final.validation.mean()))
 results.number("imagenette_class_loss_max_over_min", float(inet_final.validation.max() / inet_final.validation.min()))
-record_convergence(inet_curves, "imagenette")
+for name, value in vi.convergence(inet_curves, "imagenette").items():
+    results.number(name, value)
 report.show(inet_final.T.reset_index().rename(columns={"index": ""}), 3)
 
 # %%
 training_loss = results.compare(
     "training_loss",
-    {"mnist_final_train_loss": float(mnist_final.train.mean()),
-     "imagenette_final_train_loss": float(inet_final.train.mean())},
-    {"mnist_final_train_loss": f"{mnist_epochs} epochs on {mnist_train_per_class} digits per class (paper: 50 epochs"
-                               f" on the full training split); same LeNet-5 feature shape",
-     "imagenette_final_train_loss": f"{imagenette_epochs} epochs on {imagenette_train_per_class} images per class"
-                                    f" (paper: 50 on the full training split)"
-                                    + (f" and a different backbone ({backbone}, K={K}); which of the two accounts for"
-                                       f" the difference is not measured here" if backbone != "vgg19" else "")},
-)
+    {"mnist_final_train_loss": float(mnist_final.train.mean()), "imagenette_final_train_loss": float(inet_final.train.mean())},
+    vi.training_loss_reasons(mnist_epochs=mnist_epochs, mnist_per_class=mnist_train_per_class, imagenette_epochs=imagenette_epochs,
+                             imagenette_per_class=imagenette_train_per_class, backbone=backbone, channels=K))
 glue("inet_final_train", float(inet_final.train.mean()), display=False)
 glue("inet_final_val", float(inet_final.validation.mean()), display=False)
 glue("mnist_final_val", float(mnist_final.validation.mean()), display=False)
@@ -408,6 +330,8 @@ for name, vectors in (("mnist", mnist_val_v), ("imagenette", inet_loss_v)):
     baseline[name] = satnet.known_mean_loss(vectors, mask_ratio, seed)
     results.number(f"{name}_known_mean_completion_loss", baseline[name])
     glue(f"{name}_baseline_loss", baseline[name], display=False)
+
+# %%
 zero_guarded = sum(layer.totals["zero_inputs"] for layer in mnist_layers + inet_layers)
 degenerate = sum(layer.totals["degenerate_outputs"] for layer in mnist_layers + inet_layers)
 results.number("zero_feature_vectors_guarded_training", zero_guarded)
@@ -441,27 +365,22 @@ report.show(training_loss, 3)
 # compares maps of different $K$ where the raw losses do not.
 
 # %%
-def layer_row(layer, curves, vectors):
-    """The layer ablation's row: final losses (means over classes) against the known-mean completion."""
-    known_mean = satnet.known_mean_loss(vectors, mask_ratio, seed)
-    final = final_losses(curves, list(CLASS_NAMES))
-    return {"feature_layer": layer, "K": int(vectors.shape[-1]), "train loss": float(final.train.mean()),
-            "validation loss": float(final.validation.mean()), "known-mean loss": known_mean,
-            "validation / known-mean": float(final.validation.mean()) / known_mean}
-
-
 layer_rows, ablation_layers = [], {}  # ablation_layers[layer]: that map's ten Vi-SATNets
 if layer_ablation_train_per_class:
     with results.stage("Imagenette: layer ablation"):
-        abl_idx = per_class(train_set.labels, layer_ablation_train_per_class)
+        abl_idx = vi.per_class(train_set.labels, layer_ablation_train_per_class)
         for layer in layer_names:
             maps = maps_of(layer)
             loss_v = satnet.feature_vectors(maps["val"][loss_idx])
             with results.stage(f"layer ablation: {layer}"):
-                ablation_layers[layer], curves = train_all(satnet.feature_vectors(maps["train"][abl_idx]), train_set.labels[abl_idx],
-                                                           loss_v, inet_loss_y, imagenette_m, imagenette_epochs, f"layer {layer}")
-            layer_rows.append(layer_row(layer, curves, loss_v))
+                ablation_layers[layer], curves = vi.train_all(
+                    satnet.feature_vectors(maps["train"][abl_idx]), train_set.labels[abl_idx], loss_v, inet_loss_y,
+                    m=imagenette_m, epochs=imagenette_epochs, name=f"layer {layer}", **vi_settings)
+            layer_rows.append(vi.layer_row(layer, curves, loss_v, list(CLASS_NAMES), mask_ratio, seed))
     results.table("imagenette_layer_ablation", layer_rows)
+
+# %%
+if layer_ablation_train_per_class:
     layer_table = pd.DataFrame([row | {"seconds": results.wall_time_s[f"layer ablation: {row['feature_layer']}"]}
                                 for row in layer_rows])  # timings are shown, not recorded as results
     best_layer = min(layer_rows, key=lambda row: row["validation / known-mean"])
@@ -469,13 +388,7 @@ if layer_ablation_train_per_class:
     for row in layer_rows:
         results.number(f"imagenette_layer_{row['feature_layer']}_loss_over_known_mean", row["validation / known-mean"])
     display(report.show(layer_table, 3))
-    ranking = "; ".join(f"`{r['feature_layer']}` (K = {r['K']}): validation loss {r['validation loss']:.3f}, "
-                        f"{r['validation / known-mean']:.2f} of the known-mean completion's {r['known-mean loss']:.3f}"
-                        for r in layer_rows)
-    verdict = ("the layer this chapter reads" if best_layer["feature_layer"] == feature_layer else
-               f"not the layer this chapter reads (`feature_layer: {feature_layer}`)")
-    layer_sentence = (f"With {layer_ablation_train_per_class} training images per class and {imagenette_epochs} "
-                      f"epochs: {ranking}. The lower ratio is that of `{best_layer['feature_layer']}`, {verdict}.")
+    layer_sentence = vi.layer_ablation_sentence(layer_rows, feature_layer, layer_ablation_train_per_class, imagenette_epochs)
 else:
     layer_sentence = "The layer ablation is off in this profile (`layer_ablation_train_per_class: 0`)."
 display(Markdown(layer_sentence))
@@ -499,67 +412,32 @@ display(Markdown(layer_sentence))
 
 # %%
 BOOK, PAPER, WANG = "this chapter", "paper's schedule", "Wang et al.'s settings"
-gap_rows, gap_curves = [], []
 with results.stage("Imagenette: loss gap"):
-    gap_train_idx = per_class(train_set.labels, loss_gap_train_per_class)
+    gap_train_idx = vi.per_class(train_set.labels, loss_gap_train_per_class)
     variants = [(BOOK, imagenette_train_per_class, imagenette_epochs, truth, aux),
                 (PAPER, loss_gap_train_per_class, loss_gap_epochs, truth, aux),
                 (WANG, imagenette_train_per_class, imagenette_epochs, True, wang_aux)]
-    for c in loss_gap_classes:
-        val_c = inet_loss_v[inet_loss_y == c]
-        known_mean = satnet.known_mean_loss(val_c, mask_ratio, seed)
-        for name, per_class_images, epochs, use_truth, n_aux in variants:
-            stage = f"loss gap: {name}, {CLASS_NAMES[c]}"
-            if name == BOOK:  # the main run's Vi-SATNet of class c
-                part = inet_curves[inet_curves["class"] == c]
-                train_loss = part[part.split == "train"].loss.tolist()
-                val_loss = part[part.split == "validation"].loss.tolist()
-            else:
-                idx = gap_train_idx[train_set.labels[gap_train_idx] == c][:per_class_images]
-                with results.stage(stage):
-                    _, history = satnet.train_visatnet(
-                        satnet.feature_vectors(features["train"][idx]), val_c, m=imagenette_m, epochs=epochs,
-                        batch_size=batch_size, mask_ratio=mask_ratio, learning_rate=learning_rate, aux=n_aux, truth=use_truth,
-                        seed=seed + c)
-                train_loss, val_loss = history.train, history.val
-            gap_rows.append({"class": CLASS_NAMES[c], "setting": name, "images": per_class_images, "epochs": epochs,
-                             "truth": use_truth, "aux": n_aux, "train loss": train_loss[-1],
-                             "validation loss": val_loss[-1], "known-mean loss": known_mean,
-                             "validation / known-mean": val_loss[-1] / known_mean, "stage": stage})
-            gap_curves += [{"class": c, "setting": name, "epoch": e + 1, "split": split, "loss": loss}
-                           for split, losses in (("train", train_loss), ("validation", val_loss))
-                           for e, loss in enumerate(losses)]
+    gap_rows, gap_curves = vi.loss_gap(
+        variants, loss_gap_classes, CLASS_NAMES, inet_curves, features["train"], train_set.labels, gap_train_idx,
+        inet_loss_v, inet_loss_y, book=BOOK, m=imagenette_m, mask_ratio=mask_ratio, seed=seed, stage=results.stage,
+        batch_size=batch_size, learning_rate=learning_rate)
 gap_table = results.table("imagenette_loss_gap", [{k: v for k, v in row.items() if k != "stage"} for row in gap_rows])
 seconds_of = lambda row: results.wall_time_s.get(row["stage"])  # shown, not recorded: timings are not reproducible
 gap_frame = results.table("imagenette_loss_gap_curves", pd.DataFrame(gap_curves))
 gap_mean = gap_table.groupby("setting", sort=False)[["train loss", "validation loss", "validation / known-mean"]].mean()
-for name, key in ((BOOK, "book"), (PAPER, "paper_schedule"), (WANG, "wang")):
-    results.number(f"imagenette_loss_gap_{key}_validation", float(gap_mean.loc[name, "validation loss"]))
-    results.number(f"imagenette_loss_gap_{key}_train", float(gap_mean.loc[name, "train loss"]))
-paper_schedule = gap_frame[gap_frame.setting == PAPER]
-record_convergence(paper_schedule, "imagenette_paper_schedule")
+
+# %%
+for name, value in vi.loss_gap_numbers(gap_mean, {BOOK: "book", PAPER: "paper_schedule", WANG: "wang"}).items():
+    results.number(name, value)
+for name, value in vi.convergence(gap_frame[gap_frame.setting == PAPER], "imagenette_paper_schedule").items():
+    results.number(name, value)
 display(report.show(gap_table.assign(seconds=[seconds_of(row) for row in gap_rows]), 3))
-figure, axis = plt.subplots(figsize=(7.5, 4))
-for (name, split), part in gap_frame.groupby(["setting", "split"], sort=False):
-    mean = part.groupby("epoch").loss.mean()
-    axis.plot(mean.index, mean.values, "-" if split == "train" else "--", lw=2, label=f"{name}, {split}",
-              color={BOOK: "tab:blue", PAPER: "tab:orange", WANG: "tab:green"}[name])
-axis.axhline(0.01, color="black", lw=1, ls=":", label="paper: about 0.01")
-axis.set(xlabel="epoch", ylabel="cosine loss (Eq. 5)", yscale="log",
-         title=f"Imagenette, classes {', '.join(CLASS_NAMES[c] for c in loss_gap_classes)}")
-axis.legend(fontsize=7)
+gap_classes = [CLASS_NAMES[c] for c in loss_gap_classes]
+figure = figures.loss_gap(gap_frame, {BOOK: "tab:blue", PAPER: "tab:orange", WANG: "tab:green"},
+                          f"Imagenette, classes {', '.join(gap_classes)}")
 results.figure(figure, "imagenette_loss_gap", "The training-loss gap: the paper's schedule and Wang et al.'s settings")
 plt.show()
-validation = gap_mean["validation loss"]
-gap_sentence = (
-    f"Over {len(loss_gap_classes)} class{'es' if len(loss_gap_classes) > 1 else ''} "
-    f"({', '.join(CLASS_NAMES[c] for c in loss_gap_classes)}) the final validation loss is {validation[BOOK]:.3f} with this "
-    f"chapter's settings, {validation[PAPER]:.3f} with the paper's schedule ({validation[PAPER] - validation[BOOK]:+.3f}) "
-    f"and {validation[WANG]:.3f} with Wang et al.'s settings ({validation[WANG] - validation[BOOK]:+.3f}); the paper "
-    f"reports about 0.01. The extra training runs took "
-    + ", ".join(f"{seconds_of(r):.0f} s ({r['setting']}, {r['class']})" for r in gap_rows if r["setting"] != BOOK)
-    + " on this machine.")
-display(Markdown(gap_sentence))
+display(Markdown(vi.loss_gap_sentence(gap_mean["validation loss"], gap_rows, gap_classes, seconds_of, BOOK, PAPER, WANG)))
 
 # %% [markdown]
 # The `long` profile trains every class with the paper's schedule.
@@ -591,19 +469,11 @@ display(Markdown(gap_sentence))
 # runs once per mask, {func}`nesy.satnet.vi_c_agreements`).
 
 # %%
-def table1(layers, heads, vectors, labels, height, width, name):
-    with results.stage(f"{name}: Table 1"):
-        bar = tqdm(total=len(RATIOS) * table_masks, desc=f"{name} Table 1")
-        rows = satnet.mask_sweep(layers, heads, vectors, labels, height, width, RATIOS, table_masks,
-                                 seed=seed, on_progress=lambda done, total: bar.update(1))
-        bar.close()
-    return pd.DataFrame(rows)
-
-
 mnist_classifier = lenet.classifier
-mnist_table_idx = per_class(mnist_val_y, mnist_val_per_class)
-mnist_table = table1(mnist_layers, mnist_classifier, mnist_val_v[mnist_table_idx], mnist_val_y[mnist_table_idx],
-                     5, 5, "MNIST").drop(columns="head")
+mnist_table_idx = vi.per_class(mnist_val_y, mnist_val_per_class)
+with results.stage("MNIST: Table 1"):
+    mnist_table = vi.table1(mnist_layers, mnist_classifier, mnist_val_v[mnist_table_idx], mnist_val_y[mnist_table_idx],
+                            5, 5, masks=table_masks, seed=seed, name="MNIST").drop(columns="head")
 results.table("table1_mnist", mnist_table)
 with torch.no_grad():
     mnist_unit = satnet.feature_map(satnet.unit_vectors(mnist_val_v[mnist_table_idx])[0], 5, 5)
@@ -626,52 +496,34 @@ report.show(mnist_table)
 # the pooled head's rows (the head ablation) follow.
 
 # %%
-inet_table_idx = per_class(val_set.labels, imagenette_table_per_class)
-heads_table = table1(inet_layers, heads, inet_val_v[inet_table_idx], val_set.labels[inet_table_idx], H, W, "Imagenette")
+inet_table_idx = vi.per_class(val_set.labels, imagenette_table_per_class)
+with results.stage("Imagenette: Table 1"):
+    heads_table = vi.table1(inet_layers, heads, inet_val_v[inet_table_idx], val_set.labels[inet_table_idx], H, W,
+                            masks=table_masks, seed=seed, name="Imagenette")
 results.table("table1_imagenette_heads", heads_table)
 inet_table = heads_table[heads_table["head"] == "flatten"].drop(columns="head").reset_index(drop=True)
 pooled_table = heads_table[heads_table["head"] == "pooled"].drop(columns="head").reset_index(drop=True)
 results.table("table1_imagenette", inet_table)
 results.number("imagenette_table_step_pct", 100 / len(inet_table_idx))  # one image's share of the accuracy
-for tag, t in (("", inet_table), ("pooled_", pooled_table)):
-    for r in (10, 40, 60, 80):
-        row = t[t.mask_ratio == r].iloc[0]
-        for column in ("without", "without_raw", "with"):
-            results.number(f"imagenette_{tag}{column}_{r}", float(row[f"{column}_mean"]))
-ours = {f"without_{row.mask_ratio}": row.without_mean for row in inet_table.itertuples()}
-ours |= {f"with_{row.mask_ratio}": row.with_mean for row in inet_table.itertuples()}
+for name, value in vi.table1_numbers({"": inet_table, "pooled_": pooled_table}).items():
+    results.number(name, value)
+
+# %%
+ours, pooled_ours = vi.table1_ours(inet_table), vi.table1_ours(pooled_table)
 sample = f"{len(inet_table_idx)} val images, {table_masks} masks per ratio"
 scale = f"{sample}, Vi-SATNets trained {imagenette_epochs} epochs on {imagenette_train_per_class} images per class"
-pooled_at = lambda column: {f"{column}_{r}": float(v) for r, v in zip(pooled_table.mask_ratio, pooled_table[f"{column}_mean"])}
-pooled_ours = pooled_at("without") | pooled_at("with")
-if backbone == "vgg19":
-    why_head = "VGG19's own classifier"
-else:
-    why_head = (f"C is a flatten head trained here on {len(c_idx)} {backbone} training maps (K={K}) "
-                f"({classifier_hidden} hidden units, fitted on {classifier_input} features), not VGG19's")
-why_row = lambda key: f"{why_head}; pooled head here: {pooled_ours[key]:.1f} %; {sample}"
-why_with_row = lambda key: f"{why_head}; {scale}; pooled head here: {pooled_ours[key]:.1f} %"
-why_clean = f"{why_head}, scoring {unit_accuracy:.1f} % on the unmasked, normalised val features; {sample}"
-all_masked = ("every vector masked: the input holds nothing of the image, so the prediction ignores the image and its "
-              f"expected accuracy is 10 % on our {len(inet_table_idx)} class-balanced test images")
-without_why = {key: why_row(key) for key in ours if key.startswith("without_")}
-with_why = {key: why_with_row(key) for key in ours if key.startswith("with_")}
-without = results.compare("table1_without", ours, without_why | {"without_10": why_clean, "without_100": all_masked})
-with_regen = results.compare("table1_with", ours, with_why | {"with_100": all_masked})
+why_head = "VGG19's own classifier" if backbone == "vgg19" else (
+    f"C is a flatten head trained here on {len(c_idx)} {backbone} training maps (K={K}) "
+    f"({classifier_hidden} hidden units, fitted on {classifier_input} features), not VGG19's")
+reasons = vi.table1_reasons(ours, pooled_ours, why_head=why_head, sample=sample, scale=scale,
+                            unit_accuracy=unit_accuracy, images=len(inet_table_idx))
+without = results.compare("table1_without", ours, reasons["without"])
+with_regen = results.compare("table1_with", ours, reasons["with"])
 paper_rows = report.paper_values("vi_satnet")["tables"]
-side = pd.DataFrame({
-    "mask %": inet_table.mask_ratio,
-    "paper w/o": [f"{r['paper']:.2f} ± {r['paper_std']}" for r in paper_rows["table1_without"]["rows"]],
-    "ours w/o": [f"{m:.2f} ± {s:.2f}" for m, s in zip(inet_table.without_mean, inet_table.without_std)],
-    "ours w/o, raw": [f"{m:.2f} ± {s:.2f}" for m, s in zip(inet_table.without_raw_mean, inet_table.without_raw_std)],
-    "paper with": [f"{r['paper']:.2f} ± {r['paper_std']}" for r in paper_rows["table1_with"]["rows"]],
-    "ours with": [f"{m:.2f} ± {s:.2f}" for m, s in zip(inet_table.with_mean, inet_table.with_std)],
-    "Δ w/o": without.difference.round(2), "Δ with": with_regen.difference.round(2),
-    "none agree": inet_table.none_agree,
-    "several agree": inet_table.several_agree,
-})
-results.compare("abstract", ours, {"with_10": why_with_row("with_10"), "with_80": why_with_row("with_80"),
-                                   "without_10": why_clean, "without_80": why_row("without_80")})
+results.compare("abstract", ours, reasons["abstract"])
+side = vi.paper_side(inet_table, paper_rows, without, with_regen)
+
+# %%
 for key in ("with_10", "with_80", "without_10", "without_80"):
     glue(f"inet_{key}", ours[key], display=False)
 VAL_IMAGES = 3925  # the whole Imagenette val split (the paper's test set)
@@ -705,35 +557,12 @@ report.show(side)
 # main head's value minus the pooled head's.
 
 # %% tags=["hide-input"]
-ablation = pd.DataFrame({
-    "mask %": pooled_table.mask_ratio,
-    "pooled w/o": pooled_table.without_mean.round(2), "pooled w/o, raw": pooled_table.without_raw_mean.round(2),
-    "pooled with": pooled_table.with_mean.round(2),
-    "flatten − pooled, w/o": (inet_table.without_mean - pooled_table.without_mean).round(2),
-    "flatten − pooled, w/o raw": (inet_table.without_raw_mean - pooled_table.without_raw_mean).round(2),
-    "flatten − pooled, with": (inet_table.with_mean - pooled_table.with_mean).round(2),
-    "pooled: none agree": pooled_table.none_agree, "pooled: several agree": pooled_table.several_agree,
-})
-results.table("table1_imagenette_head_ablation", ablation)
-for tag, t in (("flat", inet_table), ("pool", pooled_table)):
-    for r in (60, 80):
-        for column in ("without", "without_raw", "with"):
-            glue(f"abl_{tag}_{column}_{r}", float(t[t.mask_ratio == r].iloc[0][f"{column}_mean"]), display=False)
+ablation = results.table("table1_imagenette_head_ablation", vi.head_ablation(inet_table, pooled_table))
+for name, value in vi.table1_numbers({"flat": inet_table, "pool": pooled_table}, (60, 80),
+                                     form="abl_{tag}_{column}_{r}").items():
+    glue(name, value, display=False)
 display(report.show(ablation))
-figure, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-styles = {"with": ("tab:blue", "with re-generation"), "without": ("tab:orange", "without (normalised)"),
-          "without_raw": ("tab:green", "without (raw)")}
-for axis, (head, t) in zip(axes, (("flatten (main)", inet_table), ("pooled (ablation)", pooled_table))):
-    for column, (colour, label) in styles.items():
-        axis.errorbar(t.mask_ratio, t[f"{column}_mean"], yerr=t[f"{column}_std"], marker="o", capsize=3,
-                      color=colour, label=f"ours, {label}")
-    for key, label in (("table1_with", "with re-generation"), ("table1_without", "without")):
-        axis.errorbar(t.mask_ratio, [r["paper"] for r in paper_rows[key]["rows"]],
-                      yerr=[r["paper_std"] for r in paper_rows[key]["rows"]], ls="--", marker="x", capsize=3,
-                      color="tab:blue" if key == "table1_with" else "tab:orange", alpha=0.6, label=f"paper, {label}")
-    axis.set(xlabel="mask ratio (%)", title=f"C: {head}")
-axes[0].set_ylabel("accuracy (%)")
-axes[1].legend(fontsize=7)
+figure = figures.table1_curves({"flatten (main)": inet_table, "pooled (ablation)": pooled_table}, paper_rows)
 results.figure(figure, "table1_imagenette_curves", "Table 1 on Imagenette: both heads of C and the paper's")
 plt.show()
 
@@ -761,34 +590,22 @@ plt.show()
 layer_table_rows = []
 other_layers = [layer for layer in ablation_layers if layer != feature_layer] if layer_ablation_table_per_class else []
 if other_layers:
-    small_idx = per_class(val_set.labels, layer_ablation_table_per_class)
+    small_idx = vi.per_class(val_set.labels, layer_ablation_table_per_class)
     for layer in other_layers:
         maps = maps_of(layer)
         with results.stage(f"layer ablation: classifier C, {layer}"):
-            layer_c = satnet.train_classifier(maps["train"][c_idx], train_set.labels[c_idx], head="flatten", classes=10,
-                                              hidden=classifier_hidden, epochs=classifier_epochs,
-                                              unit=classifier_input == "unit", seed=seed, device=torch_device)
-        rows = table1(ablation_layers[layer], {"flatten": layer_c}, satnet.feature_vectors(maps["val"][small_idx]),
-                      val_set.labels[small_idx], H, W, f"Imagenette, layer {layer}")
+            layer_c = fit("flatten", classifier_input, maps)
+        with results.stage(f"Imagenette, layer {layer}: Table 1"):
+            rows = vi.table1(ablation_layers[layer], {"flatten": layer_c}, satnet.feature_vectors(maps["val"][small_idx]),
+                             val_set.labels[small_idx], H, W, masks=table_masks, seed=seed, name=f"Imagenette, layer {layer}")
         layer_table_rows += [row | {"feature_layer": layer, "K": int(maps["val"].shape[1])} for row in rows.to_dict("records")]
+
+# %%
+if other_layers:
     layer_table1 = results.table("table1_imagenette_layer_ablation", layer_table_rows)
     other = layer_table1[layer_table1.feature_layer == other_layers[0]].reset_index(drop=True)
-    side_layers = pd.DataFrame({
-        "mask %": inet_table.mask_ratio,
-        "paper w/o": [r["paper"] for r in paper_rows["table1_without"]["rows"]],
-        f"w/o, {feature_layer} (main)": inet_table.without_mean.round(2),
-        f"w/o, {other_layers[0]}": other.without_mean.round(2),
-        "paper with": [r["paper"] for r in paper_rows["table1_with"]["rows"]],
-        f"with, {feature_layer} (main)": inet_table.with_mean.round(2),
-        f"with, {other_layers[0]}": other.with_mean.round(2),
-    })
-    at = lambda t, column, r: float(t[t.mask_ratio == r].iloc[0][f"{column}_mean"])
-    layer_table_sentence = (
-        f"on the `{other_layers[0]}` map (K = {int(other.K[0])}; {len(small_idx)} val images, its own flatten C) "
-        f"the baseline scores {at(other, 'without', 60):.1f} % and {at(other, 'without', 80):.1f} % at 60 % and 80 % "
-        f"masked and re-generation {at(other, 'with', 60):.1f} % and {at(other, 'with', 80):.1f} %, against "
-        f"{at(inet_table, 'without', 60):.1f} %, {at(inet_table, 'without', 80):.1f} %, {at(inet_table, 'with', 60):.1f} % "
-        f"and {at(inet_table, 'with', 80):.1f} % on the main `{feature_layer}` map")
+    side_layers = vi.layer_side(inet_table, other, paper_rows, feature_layer, other_layers[0])
+    layer_table_sentence = vi.layer_table_sentence(inet_table, other, feature_layer, other_layers[0], len(small_idx))
 else:
     side_layers = pd.DataFrame()
     layer_table_sentence = "no other feature layer is run in this profile"
@@ -814,31 +631,14 @@ display(Markdown(f"In this run {layer_table_sentence} (paper, VGG19: 9.85 and 9.
 
 # %%
 with results.stage("MSF search"):
-    chosen = []
     with torch.no_grad():
         clean_pred = classifier(unit_map).argmax(1)
-    for c in range(10):
-        hits = torch.nonzero((val_set.labels == c) & (clean_pred == c)).flatten()
-        if len(hits):
-            chosen.append(int(hits[0]))
-        if len(chosen) == widget_images:
-            break
-    msf = []  # msf[i][a] = list of MSF over every target
-    for i in tqdm(chosen, desc="Algorithm 2"):
-        layer, v = inet_layers[int(val_set.labels[i])], inet_val_v[i]
-        targets = [t for t in range(H * W) if not bool((v[t] == 0).all())]
-        found = satnet.minimal_significant_sets(layer, v, targets, msf_alphas)
-        msf.append([[f for f in found if f.alpha == a] for a in msf_alphas])
-msf_rows = [{"image": val_set.files[i], "alpha": a, "target": f.target, "size": len(f.indices),
-             "s_ref": f.s_ref, "similarity": f.similarity, "meets_eq4": f.similarity >= f.threshold,
-             "evaluations": f.evaluations}
-            for i, per in zip(chosen, msf) for a, found in zip(msf_alphas, per) for f in found]
+    chosen = vi.choose_images(clean_pred, val_set.labels, widget_images)
+    msf = vi.msf_search(inet_layers, inet_val_v, val_set.labels, chosen, msf_alphas)  # msf[i][a]: MSFs of every target
+chosen_files = [val_set.files[i] for i in chosen]
+msf_rows = vi.msf_rows(msf, chosen_files, msf_alphas)
 msf_frame = results.table("msf_all", pd.DataFrame(msf_rows))
-summary = msf_frame.groupby("alpha").agg(mean_size=("size", "mean"), median_size=("size", "median"),
-                                         mean_s_ref=("s_ref", "mean"), all_meet_eq4=("meets_eq4", "all"),
-                                         mean_evaluations=("evaluations", "mean"),
-                                         targets_with_s_ref_at_most_0=("s_ref", lambda s: int((s <= 0).sum()))).reset_index()
-results.table("msf_summary", summary)
+summary = results.table("msf_summary", vi.msf_summary(msf_frame))
 report.show(summary, 2)
 
 # %% [markdown]
@@ -870,69 +670,27 @@ with results.stage("effective receptive fields"):
 results.number("erf_mean_radius_px", float(outlines[..., 2:].mean()))
 glue("erf_radius", float(outlines[..., 2:].mean()), display=False)
 
-
-def draw(axis, k, target, found, title):
-    """Image k of `chosen` with the ERF outlines of the target (red) and its MSF."""
-    axis.imshow(val_set.images[chosen[k]])
-    colours = sns.color_palette("tab10", 10)[:3] + sns.color_palette("tab10", 10)[4:]  # no red
-    cell = 224 / W
-    for j, pos in enumerate(found.indices):
-        cx, cy, rx, ry = outlines[k, pos].tolist()
-        colour = colours[j % len(colours)]
-        axis.add_patch(Ellipse((cx, cy), 2 * rx, 2 * ry, fill=False, lw=1.5, color=colour))
-        axis.add_patch(Rectangle(((pos % W) * cell, (pos // W) * cell), cell, cell, color=colour, alpha=0.45))
-    cx, cy, rx, ry = outlines[k, target].tolist()
-    axis.add_patch(Ellipse((cx, cy), 2 * rx, 2 * ry, fill=False, lw=3, color="red"))
-    axis.add_patch(Rectangle(((target % W) * cell, (target // W) * cell), cell, cell, fill=False, lw=2, color="red"))
-    axis.set_title(title, fontsize=8)
-    axis.axis("off")
-
-
-def found_for(k, target, alpha):
-    per = msf[k][msf_alphas.index(alpha)]
-    return next(f for f in per if f.target == target)
-
-
-foreground = [int(evidence[k].argmax()) for k in range(len(chosen))]
+# %%
+# Case study 1 over every target of every chosen image at the first alpha
+distances = vi.member_distance_analysis(msf, evidence, chosen_files, H, W)
+counted, distance_table = distances["counted"], distances["table"]
+results.table("msf_member_distances", distance_table)
+results.number("msf_share_with_far_member", distances["share_far"])
+results.number("msf_share_neighbours_only", 1 - distances["share_far"])
+results.number("msf_distance_msfs_counted", len(counted))
+results.number("msf_max_member_distance", distances["max_distance"])
+results.number("msf_share_of_members_far", distances["members_far"])
+results.number("msf_share_of_members_far_by_chance", distances["members_far_chance"])
+foreground = [int(evidence[k].argmax()) for k in range(len(chosen))]  # the targets of the case studies
 background = [int(evidence[k].argmin()) for k in range(len(chosen))]
 a0 = msf_alphas[0]
-# Case study 1 over every target of every chosen image at the first alpha: how far (in grid cells,
-# Chebyshev) each MSF member lies from its target. Counted: MSFs with s_ref > 0 and at least one member.
-distance_frame = pd.DataFrame([{"k": k, "image": val_set.files[chosen[k]], "evidence": float(evidence[k, row["target"]]),
-                                **row} for k in range(len(chosen)) for row in satnet.far_member_summary(msf[k][0], W)])
-counted = distance_frame[(distance_frame["s_ref"] > 0) & (distance_frame["size"] > 0)]
-counted_msfs = [f for per in msf for f in per[0] if f.s_ref > 0 and f.indices]
-distance_table = pd.DataFrame(satnet.member_distance_histogram(counted_msfs, H, W))
-member_count = int(distance_table["members"].sum())
-results.table("msf_member_distances", distance_table)
-share_far = float((counted["far_members"] > 0).mean()) if len(counted) else float("nan")
-far_rows = distance_table[distance_table["distance"] > 1]
-members_far = float(far_rows["share of members"].sum()) if member_count else float("nan")
-members_far_chance = float(far_rows["share of members by chance"].sum()) if member_count else float("nan")
-results.number("msf_share_with_far_member", share_far)
-results.number("msf_share_neighbours_only", 1 - share_far)
-results.number("msf_distance_msfs_counted", len(counted))
-results.number("msf_max_member_distance", int(counted["max_distance"].max()) if len(counted) else None)
-results.number("msf_share_of_members_far", members_far)
-results.number("msf_share_of_members_far_by_chance", members_far_chance)
-glue("msf_alpha0", a0, display=False)
-glue("msf_counted", len(counted), display=False)
-glue("msf_share_far", share_far, display=False)
-glue("msf_share_near", 1 - share_far, display=False)
-glue("msf_members_far", members_far, display=False)
-glue("msf_members_far_chance", members_far_chance, display=False)
-figure, axes = plt.subplots(1, 2, figsize=(8.4, 3.2))
-axes[0].bar(distance_table["distance"], distance_table["share of members"], color=sns.color_palette()[0], label="MSF members")
-axes[0].plot(distance_table["distance"], distance_table["share of members by chance"], "k_", ms=22, mew=2,
-             label="members drawn at random")
-axes[0].legend(fontsize=7)
-axes[0].set(xlabel="distance from the target (grid cells)", ylabel="share of MSF members",
-            title=f"{member_count} members of {len(counted)} MSFs, α={a0}")
-axes[1].bar(distance_table["distance"], distance_table["MSFs with their farthest member here"], color=sns.color_palette()[1])
-axes[1].set(xlabel="distance of the farthest member (grid cells)", ylabel="MSFs", title="farthest member per MSF")
-for axis in axes:
-    axis.axvline(1.5, ls="--", color="grey", lw=1)
-    axis.set_xticks(distance_table["distance"])
+
+# %%
+for name, value in (("msf_alpha0", a0), ("msf_counted", len(counted)), ("msf_share_far", distances["share_far"]),
+                    ("msf_share_near", 1 - distances["share_far"]), ("msf_members_far", distances["members_far"]),
+                    ("msf_members_far_chance", distances["members_far_chance"])):
+    glue(name, value, display=False)
+figure = figures.member_distances_figure(distance_table, distances["members"], len(counted), a0)
 results.figure(figure, "fig4_member_distances",
                "Case study 1 over every target: grid distances of MSF members from their target (first α)")
 plt.show()
@@ -954,32 +712,11 @@ report.show(distance_table, 3)
 # {claim}`msf_far_members`.
 
 # %%
-def pick(rows, count):
-    """`count` rows of `rows` by highest class evidence at the target, one per image first."""
-    ranked = rows.sort_values(["evidence", "k", "target"], ascending=[False, True, True])
-    first = ranked.drop_duplicates("k")
-    return pd.concat([first, ranked.drop(first.index)]).head(count)
-
-
-figure, axes = plt.subplots(1, 4, figsize=(13.2, 3.8))
-for kind, pool, letters in (("only grid neighbours", counted[counted["far_members"] == 0], "ab"),
-                            ("a member farther than one cell", counted[counted["far_members"] > 0], "cd")):
-    examples = pick(pool, 2)
-    for slot, letter in enumerate(letters):
-        axis = axes["abcd".index(letter)]
-        if slot < len(examples):
-            k, target = int(examples.iloc[slot]["k"]), int(examples.iloc[slot]["target"])
-            f = found_for(k, target, a0)
-            draw(axis, k, target, f, f"({letter}) {CLASS_NAMES[int(val_set.labels[chosen[k]])]}: target "
-                 f"{divmod(target, W)}\nMSF {len(f.indices)} vectors, farthest "
-                 f"{max(satnet.member_distances(f, W))} cell(s), α={a0}")
-        else:
-            axis.axis("off")
-            axis.text(0.5, 0.5, f"({letter}) no {'second ' if slot else ''}MSF with\n{kind} in this run", ha="center", va="center",
-                      transform=axis.transAxes, fontsize=8)
-    if len(examples) < 2:
-        print(f"Only {len(pool)} of the {len(counted)} counted MSFs hold {kind}, so Figure 4{letters[0]}/4{letters[1]} "
-              f"shows {len(examples)} example(s).")
+chosen_images = val_set.images[chosen]
+titles = [CLASS_NAMES[int(val_set.labels[i])] for i in chosen]
+figure, notes = figures.location(counted, msf, msf_alphas, chosen_images, outlines, titles, W)
+for note in notes:
+    print(note)
 results.figure(figure, "fig4_location", "Case study 1 (the paper's Figure 4): (a, b) MSFs of grid neighbours only, "
                "(c, d) MSFs with a member farther than one cell, examples from this run")
 plt.show()
@@ -1008,27 +745,14 @@ plt.show()
 # {claim}`msf_foreground_on_object`.
 
 # %%
-figure, axes = plt.subplots(1, 2, figsize=(6.8, 3.6))
-for axis, target, where in zip(axes, (foreground[0], background[0]), ("foreground", "background")):
-    f = found_for(0, target, a0)
-    draw(axis, 0, target, f, f"{where} target {divmod(target, W)}: MSF {len(f.indices)}, α={a0}")
+drawn = []
+for target, where in ((foreground[0], "foreground"), (background[0], "background")):
+    f = vi.found_for(msf, msf_alphas, 0, target, a0)
+    drawn.append((target, f, f"{where} target {divmod(target, W)}: MSF {len(f.indices)}, α={a0}"))
+figure = figures.panels(chosen_images[0], outlines[0], W, drawn)
 results.figure(figure, "fig5ac_foreground_background", "Case study 2 (the paper's Figures 5a and 5c): foreground versus background target")
 plt.show()
-fg_rows = []
-for k in range(len(chosen)):
-    e = evidence[k]
-    low, high = torch.quantile(e, 1 / 3), torch.quantile(e, 2 / 3)
-    for f in msf[k][0]:
-        if not f.indices:
-            continue
-        group = "top third" if e[f.target] >= high else "bottom third" if e[f.target] <= low else None
-        if group:
-            members = e[list(f.indices)]
-            fg_rows.append({"target evidence": group, "mean evidence of its MSF": float(members.mean()),
-                            "share of its MSF in the top third": float((members >= high).float().mean()),
-                            "MSF size": len(f.indices)})
-fg_table = pd.DataFrame(fg_rows).groupby("target evidence").mean().reset_index() if fg_rows else pd.DataFrame()
-results.table("msf_foreground_background", fg_table)
+fg_table = results.table("msf_foreground_background", vi.foreground_background(msf, evidence))
 report.show(fg_table, 2)
 
 # %% [markdown]
@@ -1040,13 +764,13 @@ report.show(fg_table, 2)
 
 # %%
 a_lo, a_hi = min(msf_alphas), max(msf_alphas)
-results.number("fig5ab_msf_size_low_alpha", len(found_for(0, foreground[0], a_lo).indices))
-results.number("fig5ab_msf_size_high_alpha", len(found_for(0, foreground[0], a_hi).indices))
-figure, axes = plt.subplots(1, 2, figsize=(6.8, 3.6))
-for axis, alpha in zip(axes, (a_lo, a_hi)):
-    f = found_for(0, foreground[0], alpha)
-    draw(axis, 0, foreground[0], f, f"α = {alpha}: MSF {len(f.indices)} vectors\nd = {f.similarity:.3f}, "
-         f"θ = {f.threshold:.3f}")
+results.number("fig5ab_msf_size_low_alpha", len(vi.found_for(msf, msf_alphas, 0, foreground[0], a_lo).indices))
+results.number("fig5ab_msf_size_high_alpha", len(vi.found_for(msf, msf_alphas, 0, foreground[0], a_hi).indices))
+drawn = []
+for alpha in (a_lo, a_hi):
+    f = vi.found_for(msf, msf_alphas, 0, foreground[0], alpha)
+    drawn.append((foreground[0], f, f"α = {alpha}: MSF {len(f.indices)} vectors\nd = {f.similarity:.3f}, θ = {f.threshold:.3f}"))
+figure = figures.panels(chosen_images[0], outlines[0], W, drawn)
 results.figure(figure, "fig5ab_alpha", "Case study 3 (the paper's Figures 5a and 5b): the same target at two confidences")
 plt.show()
 

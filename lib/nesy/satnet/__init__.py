@@ -33,6 +33,10 @@ extract_features
     A frozen backbone's feature maps in batches.
 effective_receptive_fields, erf_outlines
     Luo et al.'s ERFs of feature positions (:mod:`nesy.satnet.erf`).
+
+The chapter's experiments on top of these (ten per-class Vi-SATNets and their loss rows, the
+layer and loss-gap ablations, Table 1 beside the paper's, the MSF case studies) are in
+:mod:`nesy.satnet.experiments`, their figures in :mod:`nesy.plots.vi_satnet`.
 """
 from nesy.satnet.function import BACKENDS, INFO_FIELDS, MixFunction, info_dict, mix
 from nesy.satnet.layer import ViSATNet

@@ -94,7 +94,7 @@ class Fidex:
         (max_iterations, min_covering, covering_strategy, max_failed_attempts, min_fidelity,
         lowest_min_fidelity, dropout_dim, dropout_hyp, seed).
     n_threads : int, optional
-        OpenMP threads of the kernel (default: ``torch.get_num_threads()``). Results do not
+        Threads of the kernel (``at::parallel_for``; default and at most ``torch.get_num_threads()``). Results do not
         depend on it.
     backend : {"kernel", "python"}
         The compiled kernel or its pure-Python twin (slow; for tests).

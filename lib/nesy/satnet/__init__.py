@@ -8,8 +8,8 @@ StockSATNet, stock_mix
     SATNet of Wang et al. (2019): probabilities in, probabilities out, same kernel.
 mix, MixFunction, info_dict, INFO_FIELDS, BACKENDS
     The differentiable mixing method on the shared layout, with the back end as a choice:
-    ``"kernel"`` (Gram form in the span of the inputs, C++/OpenMP), ``"stock_layout"``
-    (locuslab's ``k x m`` layout, C++/OpenMP, the benchmark baseline), ``"reference"``
+    ``"kernel"`` (Gram form in the span of the inputs, C++, at::parallel_for), ``"stock_layout"``
+    (locuslab's ``k x m`` layout, C++, at::parallel_for, the benchmark baseline), ``"reference"``
     (the float64 PyTorch twin in :mod:`nesy.satnet.reference`).
     The compiled back ends are torch ops with registered autograd and fake kernels
     (:mod:`nesy.kernels`); ``MixFunction`` is the twin's autograd.

@@ -126,27 +126,24 @@ widget_samples = 60
 # ({func}`nesy.device.cpu_threads`: about twice as fast here), the backbone on all of them.
 
 # %% tags=["hide-input"]
-import time
-
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from nesy import data, params, plots, report
+from nesy import params, plots, report
 from nesy import device as devices
-from nesy.rules import agreeing_activations, drawing, patch_pipeline
+from nesy.rules import agreeing_activations, drawing, experiments, patch_pipeline
 from nesy.widgets.rules import RulesExplorer, dataset_entry
 
+# %% tags=["hide-input"]
 parameters = params.from_namespace("patch_rules", globals())
 results = report.ChapterResults("patch_rules", parameters)
 torch_device = devices.resolve(device)  # where PyTorch runs; recorded with the results
 results.number("device", str(torch_device))
 torch.manual_seed(seed)
 plots.use_book_style()
-NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fer2013": "FER2013"}
 display(pd.DataFrame([{k: str(v) for k, v in parameters.items()}]).T.rename(columns={0: "value"}))
 
 # %% [markdown]
@@ -160,48 +157,20 @@ display(pd.DataFrame([{k: str(v) for k, v in parameters.items()}]).T.rename(colu
 # measured below.
 
 # %%
-def load(name):
-    """(train images, train labels, test images, test labels, class names) of one dataset."""
-    if name == "mnist":
-        (x, y), (xt, yt) = data.mnist("train"), data.mnist("test")
-        return x, y, xt, yt, [str(d) for d in range(10)]
-    if name == "cifar10":
-        from nesy.data.loader_cifar10 import CLASSES
-
-        (x, y), (xt, yt) = data.cifar10("train"), data.cifar10("test")
-        return x, y, xt, yt, list(CLASSES)
-    from nesy.data.loader_fer2013 import HAPPY
-
-    if fer2013_train_usage == "Training":
-        (x, y), (xt, yt) = data.fer2013("train"), data.fer2013("test")
-    else:
-        (x, y), (xt, yt) = data.fer2013("test", usage="PublicTest"), data.fer2013("test", usage="PrivateTest")
-    return x, (y == HAPPY).long(), xt, (yt == HAPPY).long(), ["not happy", "happy"]
-
-
 loaded, dataset_rows = {}, []
 with results.stage("load data"):
     for name in datasets:
-        x, y, xt, yt, classes = load(name)
+        x, y, xt, yt, classes = experiments.load(name, fer2013_train_usage)
         i = patch_pipeline.subset(len(y), (mnist_n_train if name == "mnist" else n_train) or None, seed)
         j = patch_pipeline.subset(len(yt), (mnist_n_test if name == "mnist" else n_test) or None, seed + 1)
         loaded[name] = (x[i], y[i], xt[j], yt[j], classes)
         results.number(f"{name}_train_images", len(i))
         results.number(f"{name}_test_images", len(j))
-        dataset_rows.append({
-            "dataset": NAMES[name], "image size": "×".join(str(s) for s in x.shape[1:]), "classes": len(classes),
-            "train (split)": len(y), "test (split)": len(yt), "train (used)": len(i), "test (used)": len(j),
-        })
+        dataset_rows.append(experiments.dataset_row(name, x, y, yt, len(i), len(j), classes))
         if name == "fer2013":
-            from nesy.data.loader_fer2013 import HAPPY
-
-            (fx, fy), (fxt, fyt) = data.fer2013("train"), data.fer2013("test")
-            happy_count, all_count = int((torch.cat([fy, fyt]) == HAPPY).sum()), len(fy) + len(fyt)
-            happy_share = 100.0 * happy_count / all_count
+            happy_count, all_count, happy_share = experiments.fer2013_happy()
             results.number("fer2013_happy_share", happy_share)
-            sharp_rows = [{"usage": usage, "images": len(images), "sharpness (median)": float(data.sharpness(images).median())}
-                          for usage, images in (("Training", fx), ("PublicTest", data.fer2013("test", usage="PublicTest")[0]),
-                                                ("PrivateTest", data.fer2013("test", usage="PrivateTest")[0]))]
+            sharp_rows = experiments.fer2013_sharpness_rows()
 report.show(results.table("datasets", dataset_rows), 0)
 
 # %% [markdown]
@@ -213,13 +182,7 @@ if "fer2013" in datasets:
     sharp = {row["usage"]: row["sharpness (median)"] for row in sharp_rows}
     ratio = results.number("fer2013_test_over_training_sharpness", sharp["PrivateTest"] / sharp["Training"])
     display(report.show(results.table("fer2013_sharpness", sharp_rows), 1))
-    display(Markdown(
-        f"The mirror's Training images are {ratio:.1f} times less sharp than its PrivateTest images "
-        + ("(blurred or recompressed in the copy the mirror was made from): a model trained on them is tested on "
-           "images of another kind. " if ratio > 1.5 else "(about as sharp). ")
-        + (f"This run trains on PublicTest ({len(loaded['fer2013'][1]):,} of its images) and tests on PrivateTest, "
-           "images of one kind; a user with Kaggle's `fer2013.csv` can set `fer2013_train_usage: Training`."
-           if fer2013_train_usage == "PublicTest" else "This run trains on them anyway (`fer2013_train_usage: Training`).")))
+    display(Markdown(experiments.sharpness_text(ratio, fer2013_train_usage, len(loaded["fer2013"][1]))))
 
 # %% [markdown]
 # The paper's Table 1 in content. The mirror's FER2013 has
@@ -248,31 +211,10 @@ if "fer2013" in datasets:
 # first's are both trained and explained on the same patch probabilities.
 
 # %%
-def settings_for(name):
-    """The pipeline settings of one dataset (the chapter's parameters with its per-dataset values)."""
-    branch = mnist_image_branch if name == "mnist" else image_branch
-    tuning = fer2013_finetune_epochs if name == "fer2013" else finetune_epochs
-    return patch_pipeline.PipelineSettings(
-        patch_size=fer2013_patch_size if name == "fer2013" else patch_size, stride=1,
-        patches_per_image=(mnist_patches_per_image if name == "mnist" else patches_per_image) or None,
-        mlp_epochs=mlp_epochs, mlp_batch_size=mlp_batch_size, mlp_learning_rate=mlp_learning_rate,
-        second_epochs=mnist_second_epochs if name == "mnist" else second_epochs, second_batch_size=second_batch_size,
-        second_learning_rate=second_learning_rate, prob_widths=tuple(prob_widths), upsample=upsample,
-        image_branch=branch, image_widths=tuple(image_widths),
-        backbone_size=fer2013_backbone_size if name == "fer2013" else backbone_size,
-        finetune_epochs=tuning if branch == "efficientnet-lite0" else 0, finetune_learning_rate=finetune_learning_rate,
-        finetune_frozen_blocks=finetune_frozen_blocks,
-        staircase=staircase, methodology=fer2013_methodology if name == "fer2013" else 1,
-        qil_steps=qil_steps, rule_samples=(mnist_rule_samples if name == "mnist" else rule_samples) or None,
-        max_iterations=max_iterations, dropout=fer2013_dropout if name == "fer2013" else dropout,
-        heuristics=tuple(heuristics), seed=seed,
-    )
-
-
 runs, baselines = {}, {}
 for name in datasets:
     x, y, xt, yt, classes = loaded[name]
-    settings = settings_for(name)
+    settings = experiments.pipeline_settings(name, parameters)
     extra = (3 - settings.methodology,) if name == "fer2013" else ()  # the other methodology: the ablation row
     with results.stage(f"{name}: pipeline"):
         runs[name] = patch_pipeline.run(x, y, xt, yt, len(classes), settings, progress=True, extra_methodologies=extra,
@@ -280,43 +222,20 @@ for name in datasets:
     with results.stage(f"{name}: baseline"):
         baselines[name] = patch_pipeline.baseline(
             x, y, xt, yt, len(classes), runs=mnist_baseline_runs if name == "mnist" else baseline_runs,
-            epochs=mnist_second_epochs if name == "mnist" else baseline_epochs,
-            batch_size=second_batch_size,
+            epochs=mnist_second_epochs if name == "mnist" else baseline_epochs, batch_size=second_batch_size,
             learning_rate=baseline_learning_rate, image_branch=settings.image_branch, image_widths=tuple(image_widths),
-            seed=seed, image_features=runs[name].image_features, backbone_size=settings.backbone_size, device=torch_device,
-        )
-    print(f"{NAMES[name]}: {len(runs[name].ruleset)} rules, second model test accuracy {runs[name].accuracy['second_test']:.2f}%")
+            seed=seed, image_features=runs[name].image_features, backbone_size=settings.backbone_size, device=torch_device)
+    print(f"{experiments.NAMES[name]}: {len(runs[name].ruleset)} rules, second model test accuracy {runs[name].accuracy['second_test']:.2f}%")
 
-
-def branch_text(name):
-    """The image branch of `name`'s second model, in words."""
-    s = runs[name].settings
-    if s.image_branch == "efficientnet-lite0":
-        tuned = (f"fine-tuned {s.finetune_epochs} epoch{'s' if s.finetune_epochs != 1 else ''} on the training images, "
-                 "then frozen" if s.finetune_epochs else "frozen")
-        return (f"an ImageNet EfficientNet-Lite0, {tuned} (features of the image after the QIL at {s.backbone_size} px), "
-                f"with dense layers trained on top")
-    return "VGG-16 with ImageNet weights" if s.image_branch == "vgg16" else "a small CNN trained from scratch"
-
-
+# %%
 for name in runs:
-    results.number(f"{name}_branch", branch_text(name))
+    results.number(f"{name}_branch", experiments.branch_text(runs[name].settings))
 
 # %% [markdown]
 # ### Patches (the paper's Tables 2 and 3)
 
 # %%
-patch_rows = []
-for name, r in runs.items():
-    rows, cols = r.layout.grid
-    patch_rows.append({
-        "dataset": NAMES[name], "patch": f"{r.settings.patch_size}×{r.settings.patch_size}×{r.layout.channels}",
-        "patches per image": r.n_patches["per_image"], "train patches (all)": r.n_patches["train_total"],
-        "test patches (all)": r.n_patches["test_total"], "patches the MLP trained on": r.n_patches["mlp_training"],
-        "second-model input": f"{rows}×{cols}×{r.layout.n_classes} + {r.layout.height}×{r.layout.width}×{r.layout.channels}",
-        "rule features": r.layout.n_features,
-    })
-report.show(results.table("patches", patch_rows), 0)
+report.show(results.table("patches", [experiments.patch_row(name, r) for name, r in runs.items()]), 0)
 
 # %% [markdown]
 # ## Accuracy of the models (the paper's Tables 4, 5 and 6)
@@ -327,33 +246,24 @@ report.show(results.table("patches", patch_rows), 0)
 # %%
 accuracy_rows = []
 for name, r in runs.items():
-    b_train, b_train_sd = patch_pipeline.mean_std(b["train_accuracy"] for b in baselines[name])
-    b_test, b_test_sd = patch_pipeline.mean_std(b["test_accuracy"] for b in baselines[name])
-    row = {
-        "dataset": NAMES[name],
-        "patch MLP train": r.accuracy["patch_mlp_train"], "patch MLP test": r.accuracy["patch_mlp_test"],
-        "second model train": r.accuracy["second_train"], "second model test": r.accuracy["second_test"],
-        "image branch alone train (mean)": b_train, "image branch alone train (std)": b_train_sd,
-        "image branch alone test (mean)": b_test, "image branch alone test (std)": b_test_sd,
-        "baseline runs": len(baselines[name]), "image branch": r.settings.image_branch, "methodology": r.settings.methodology,
-    }
-    accuracy_rows.append(row)
+    accuracy_rows.append(experiments.accuracy_row(name, r, baselines[name]))
     for key, value in r.accuracy.items():
         results.number(f"{name}_{key}", value)
-    results.number(f"{name}_baseline_test", b_test)
-results.table("baseline_runs", [{"dataset": NAMES[n], **b} for n, bs in baselines.items() for b in bs])
+    results.number(f"{name}_baseline_test", accuracy_rows[-1]["image branch alone test (mean)"])
+results.table("baseline_runs", [{"dataset": experiments.NAMES[n], **b} for n, bs in baselines.items() for b in bs])
 report.show(results.table("accuracy", accuracy_rows), 2)
 
 # %%
 majority, gaps = {}, {}
 for name, r in runs.items():
-    share = 100.0 * float(torch.bincount(r.test_labels).max()) / len(r.test_labels)
+    share = experiments.majority_share(r)
     majority[name] = results.number(f"{name}_majority_class_test_share", share)
     b_test, _ = patch_pipeline.mean_std(b["test_accuracy"] for b in baselines[name])
     # differences of accuracies (%); rounded to 1e-6 to drop the float32 noise of the accuracies
     gaps[name] = results.number(f"{name}_second_minus_baseline_test", round(r.accuracy["second_test"] - b_test, 6))
     results.number(f"{name}_patch_mlp_test_minus_majority", round(r.accuracy["patch_mlp_test"] - share, 6))
-report.show(pd.DataFrame([{"dataset": NAMES[n], "largest class share of the test subset (%)": v} for n, v in majority.items()]), 1)
+report.show(pd.DataFrame([{"dataset": experiments.NAMES[n], "largest class share of the test subset (%)": v}
+                          for n, v in majority.items()]), 1)
 
 # %% [markdown]
 # How far do the backbone's features go, and what does the fine-tuning add? The image branch
@@ -368,7 +278,7 @@ with results.stage("backbone ablation"):
     for name, r in runs.items():
         rows = patch_pipeline.backbone_ablation(r, baselines[name][0], epochs=baseline_epochs, batch_size=second_batch_size,
                                                 learning_rate=baseline_learning_rate, seed=seed, device=torch_device)
-        curve_rows += [{"dataset": NAMES[name], **row} for row in rows]
+        curve_rows += [{"dataset": experiments.NAMES[name], **row} for row in rows]
         imagenet = [row["test accuracy"] for row in rows if row["backbone"] == "ImageNet weights"]
         results.number(f"{name}_frozen_last_doubling_gain", round(imagenet[-1] - imagenet[-2], 6) if rows else None)
         results.number(f"{name}_finetune_gain", round(rows[-1]["test accuracy"] - imagenet[-1], 6)
@@ -381,33 +291,11 @@ if curve_rows:
 # three problems). Each row below that misses its bound names the known cause for its dataset.
 
 # %%
-SPLIT_SIZE = {row["dataset"]: row["train (split)"] for row in dataset_rows}
-
-
-def second_model_reason(name):
-    """Why the second model on `name` may miss the paper's bound: its settings, and what the image branch alone reaches."""
-    r, s = runs[name], runs[name].settings
-    text = (f"{branch_text(name)}, on {len(r.train_labels):,} {NAMES[name]} images for {s.second_epochs} epoch"
-            f"{'s' if s.second_epochs != 1 else ''} (paper: VGG-16 trained with the rest on all "
-            f"{SPLIT_SIZE[NAMES[name]]:,} training images at 224x224, 80 epochs)")
-    b_test, _ = patch_pipeline.mean_std(b["test_accuracy"] for b in baselines[name])
-    if b_test < 92.0:
-        text += f"; the image branch alone reaches {b_test:.1f}% test accuracy here"
-        gain = results.numbers[f"{name}_frozen_last_doubling_gain"]
-        if gain is not None:
-            text += (f"; on the ImageNet features, doubling its training images from {len(r.train_labels) // 2:,} to "
-                     f"{len(r.train_labels):,} changed that by {gain:+.1f} points")
-        tuned = results.numbers[f"{name}_finetune_gain"]
-        if tuned is not None:
-            text += f", and the fine-tuning by {tuned:+.1f} points"
-    if s.methodology == 2:
-        text += "; second methodology (a network per class), as the paper"
-    return text
-
-
+split_size = {name: row["train (split)"] for name, row in zip(datasets, dataset_rows)}
 second_ours = {f"{n}_{s}": runs[n].accuracy[f"second_{s}"] if n in runs else float("nan")
                for n in ("mnist", "cifar10", "fer2013") for s in ("train", "test")}
-second_reasons = {f"{n}_{s}": second_model_reason(n) for n in runs for s in ("train", "test")}
+second_reasons = {f"{n}_{s}": experiments.second_model_reason(n, runs[n], baselines[n], split_size[n], results.numbers)
+                  for n in runs for s in ("train", "test")}
 report.show(results.compare("second_model", second_ours, second_reasons), 2)
 
 # %% [markdown]
@@ -419,17 +307,7 @@ report.show(results.compare("second_model", second_ours, second_reasons), 2)
 # performance". Here, on the test images:
 
 # %%
-def versus_text(name):
-    """One sentence: second model against the image branch alone and the larger-class share."""
-    r, gap, share = runs[name], gaps[name], majority[name]
-    second = r.accuracy["second_test"]
-    side = lambda d: "level with" if abs(d) < 0.05 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
-    return (f"- **{NAMES[name]}**: second model {second:.1f}%, the image branch alone {second - gap:.1f}% "
-            f"(mean of {len(baselines[name])} runs): the second model is {side(gap)} it. Always answering the larger "
-            f"class would score {share:.1f}%: the second model is {side(second - share)} that.")
-
-
-display(Markdown("\n".join(versus_text(n) for n in runs)))
+display(Markdown("\n".join(experiments.versus_text(n, runs[n], gaps[n], majority[n], len(baselines[n])) for n in runs)))
 
 # %% [markdown]
 # The second model's test accuracy within 2 points of the image branch alone on every dataset
@@ -458,19 +336,13 @@ display(Markdown("\n".join(versus_text(n) for n in runs)))
 # main ruleset, used by the comparisons, claims, figures and widget, is `heuristics[0]`'s.
 
 # %%
-PERCENT = ("fidelity", "accuracy", "explainability_rate", "default_rule_rate", "model_accuracy",
-           "model_accuracy_when_rules_agree", "model_accuracy_when_activated_rules_agree")
-HEURISTIC_TEXT = {1: "1 (authors' code: greedy set cover)", 2: "2 (paper's text: by coverage)"}
 main_heuristic = heuristics[0]
 rule_rows = []
 for name, r in runs.items():
-    for h in heuristics:
-        for split, st in (("train", r.main.train_stats[h]), ("test", r.main.test_stats[h])):
-            row = {"dataset": NAMES[name], "heuristic": HEURISTIC_TEXT[h], "set": split}
-            for key, value in st.as_dict().items():
-                row[key] = 100.0 * value if key in PERCENT else value
-                results.number(f"{name}_{split}_{key}" if h == main_heuristic else f"{name}_h{h}_{split}_{key}", row[key])
-            rule_rows.append(row)
+    for row, numbers in experiments.ruleset_rows(name, r, heuristics):
+        for key, value in numbers.items():
+            results.number(key, value)
+        rule_rows.append(row)
     results.number(f"{name}_samples_without_rule", len(r.ruleset.samples_without_rule))
     results.number(f"{name}_fidex_paths", r.ruleset.path_counts)
     results.number(f"{name}_rule_seeds", r.ruleset.n_fidex_runs)
@@ -478,18 +350,8 @@ frame = results.table("ruleset_statistics", rule_rows)
 report.show(frame.rename(columns=lambda c: c.replace("_", " ")), 2)
 
 # %%
-def heuristic_text(name):
-    """One sentence comparing the two heuristics' test rulesets on `name`."""
-    r = runs[name]
-    a, b = (r.main.test_stats[h] for h in heuristics[:2])
-    return (f"- **{NAMES[name]}**: local rules for {r.ruleset.n_fidex_runs:,} of {len(r.train_labels):,} training images; "
-            f"heuristic {heuristics[0]} keeps {a.n_rules} rules (test fidelity {100 * a.fidelity:.2f}%, a rule fires for "
-            f"{100 * (1 - a.default_rule_rate):.1f}%), heuristic {heuristics[1]} {b.n_rules} "
-            f"({100 * b.fidelity:.2f}%, {100 * (1 - b.default_rule_rate):.1f}%).")
-
-
 if len(heuristics) >= 2:
-    display(Markdown("\n".join(heuristic_text(n) for n in runs)))
+    display(Markdown("\n".join(experiments.heuristic_text(n, runs[n], heuristics) for n in runs)))
 
 # %% [markdown]
 # For FER2013 the paper uses its second methodology; the first methodology's second model,
@@ -498,75 +360,33 @@ if len(heuristics) >= 2:
 # %%
 method_rows = []
 for name, r in runs.items():
-    for m, e in sorted({r.settings.methodology: r.main, **r.extra}.items()):
-        st = e.test_stats[main_heuristic]
-        method_rows.append({"dataset": NAMES[name], "methodology": m, "role": "main" if e is r.main else "ablation",
-                            "second model train": e.accuracy["second_train"], "second model test": e.accuracy["second_test"],
-                            "rules": st.n_rules, "test fidelity": 100 * st.fidelity, "test rule accuracy": 100 * st.accuracy,
-                            "rule found (%)": 100 * (1 - st.default_rule_rate), "antecedents": st.mean_antecedents})
-        results.number(f"{name}_methodology{m}_second_test", e.accuracy["second_test"])
-        results.number(f"{name}_methodology{m}_test_fidelity", 100 * st.fidelity)
-report.show(results.table("methodologies", [row for row in method_rows if row["dataset"] == NAMES["fer2013"]] or method_rows), 2)
+    for row in experiments.methodology_rows(name, r, main_heuristic):
+        method_rows.append(row)
+        results.number(f"{name}_methodology{row['methodology']}_second_test", row["second model test"])
+        results.number(f"{name}_methodology{row['methodology']}_test_fidelity", row["test fidelity"])
+fer_rows = [row for row in method_rows if row["dataset"] == experiments.NAMES["fer2013"]]
+report.show(results.table("methodologies", fer_rows or method_rows), 2)
 
 # %%
 test_stats = {n: r.rule_test_stats for n, r in runs.items()}
 nan = float("nan")
-
-
-def second_model_text(name):
-    r = runs[name]
-    return (f"{NAMES[name]}'s second model here is {branch_text(name)}, on {len(r.train_labels):,} images "
-            f"({r.accuracy['second_test']:.1f}% test accuracy)")
-
-
-def fidelity_gap_text(name):
-    """Where the test fidelity is lost: test images whose activated rules all disagree with the model
-    (the only unfaithful ones, since the default rule counts as faithful)."""
-    st, r = test_stats[name], runs[name]
-    only_wrong = round(st.n_samples * (1 - st.fidelity))
-    return (f"{only_wrong} of {st.n_samples:,} test images activate only rules that disagree with the model (no rule fires "
-            f"on {100 * st.default_rule_rate:.1f}%, where the default rule counts as faithful); its {st.n_rules} rules "
-            f"come from {r.ruleset.n_fidex_runs:,} local rules, each faithful on {len(r.train_labels):,} training images")
-
-
 for name in runs:
-    results.number(f"{name}_fidelity_gap", fidelity_gap_text(name))
-
+    results.number(f"{name}_fidelity_gap", experiments.fidelity_gap_text(runs[name]))
 tables = []
 if "mnist" in test_stats:
     mnist_reasons = {
-        "fidelity": f"{second_model_text('mnist')}: {fidelity_gap_text('mnist')}",
+        "fidelity": f"{experiments.second_model_text('mnist', runs['mnist'])}: {experiments.fidelity_gap_text(runs['mnist'])}",
         "accuracy": (f"the rules follow the second model ({runs['mnist'].accuracy['second_test']:.1f}% test accuracy; "
                      f"paper: VGG-16, above 92%), and rules that mimic a model are right about as often as it is"),
     }
-    tables.append(results.compare("ruleset_mnist", {"fidelity": 100 * test_stats["mnist"].fidelity, "accuracy": 100 * test_stats["mnist"].accuracy},
-                                  mnist_reasons))
+    mnist_ours = {"fidelity": 100 * test_stats["mnist"].fidelity, "accuracy": 100 * test_stats["mnist"].accuracy}
+    tables.append(results.compare("ruleset_mnist", mnist_ours, mnist_reasons))
 
-
-def found_reason(name):
-    r = runs[name]
-    text = (f"{second_model_text(name)}: its {test_stats[name].n_rules} rules from {r.ruleset.n_fidex_runs:,} local rules "
-            f"(faithful on {len(r.train_labels):,} training images; paper: all of the split) cover "
-            f"{100 * (1 - test_stats[name].default_rule_rate):.1f}% of the test set")
-    if r.settings.methodology == 2:
-        text += "; second methodology, as the paper"
-    return text
-
-
-def antecedents_reason(name):
-    r = runs[name]
-    st = test_stats[name]
-    others = {n: test_stats[n].mean_antecedents for n in test_stats}
-    order = sorted(others, key=others.get)
-    return (f"measured {st.mean_antecedents:.2f} antecedents per rule over {st.n_rules} rules that must each be faithful on "
-            f"{len(r.train_labels):,} training images (at most {r.settings.max_iterations}); across the datasets here the "
-            f"order from fewest to most is {', '.join(NAMES[n] for n in order)} (paper: nearly the same, three to four)")
-
-
-tables.append(results.compare("rule_found", {n: 100 * (1 - test_stats[n].default_rule_rate) if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              {n: found_reason(n) for n in test_stats}))
-tables.append(results.compare("antecedents", {n: test_stats[n].mean_antecedents if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")},
-                              {n: antecedents_reason(n) for n in test_stats}))
+# %%
+found = {n: 100 * (1 - test_stats[n].default_rule_rate) if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")}
+tables.append(results.compare("rule_found", found, {n: experiments.found_reason(n, runs[n]) for n in test_stats}))
+antecedents = {n: test_stats[n].mean_antecedents if n in test_stats else nan for n in ("mnist", "cifar10", "fer2013")}
+tables.append(results.compare("antecedents", antecedents, {n: experiments.antecedents_reason(n, runs) for n in test_stats}))
 report.show(pd.concat(tables, ignore_index=True), 2)
 
 # %% [markdown]
@@ -600,11 +420,8 @@ report.show(pd.concat(tables, ignore_index=True), 2)
 # rules, fidelity).
 
 # %%
-time_rows = []
-for name, r in runs.items():
-    row = {"dataset": NAMES[name], **{k: v for k, v in r.seconds.items()},
-           "baseline (all runs)": sum(b["seconds"] for b in baselines[name])}
-    time_rows.append(row)
+time_rows = [{"dataset": experiments.NAMES[name], **dict(r.seconds), "baseline (all runs)": sum(b["seconds"] for b in baselines[name])}
+             for name, r in runs.items()]
 report.show(results.table("compute_time_s", time_rows), 1)
 
 # %% [markdown]
@@ -622,57 +439,20 @@ report.show(results.table("compute_time_s", time_rows), 1)
 # explained by two rules. Every title gives the rule's covering count from this run.
 
 # %%
-PAPER_FIGURES = [("mnist", "rule", "0", "Figs. 3-4"), ("mnist", "two rules", "9", "Figs. 5-6"),
-                 ("cifar10", "two rules", "truck", "Figs. 7-8"), ("cifar10", "rule", "horse", "Fig. 9"),
-                 ("fer2013", "two rules", "happy", "none (not drawn in the paper)")]
-
-
 agreeing = {name: agreeing_activations(r.ruleset.rules, r.test_features, r.test_pred) for name, r in runs.items()}
-
-
-def correct_rules(name, i):
-    """Indices of the rules that fire on test sample i and predict the model's class."""
-    return np.flatnonzero(agreeing[name][:, i]).tolist()
-
-
-def right_and_of_class(r, cls):
-    """Test images of class `cls` that the model classifies right, in test order."""
-    return np.flatnonzero((r.test_labels.numpy() == cls) & (r.test_pred.numpy() == cls))
-
-
-def draw(name, i, k, paper):
-    r, classes = runs[name], loaded[name][4]
-    rule = r.ruleset.rules[k]
-    title = (f"{NAMES[name]} test image {i} (true {classes[int(r.test_labels[i])]}, model {classes[int(r.test_pred[i])]}): "
-             f"rule {k} -> {classes[rule.output_class]}, covers {rule.covering_size:,} training images, fidelity "
-             f"{100 * rule.fidelity:.0f}% (paper: {paper})")
-    fig = drawing.draw_rule(loaded[name][2][i].numpy(), rule, r.layout, classes, title)
-    results.figure(fig, f"{name}_sample{i}_rule{k}", title)
-    plt.show()
-    return {"dataset": NAMES[name], "paper": paper, "test image": int(i), "rule": int(k),
-            "class": classes[rule.output_class], "covers (train)": rule.covering_size,
-            "antecedents": len(rule.antecedents)}
-
-
 figure_rows = []
-for name, kind, class_name, paper in PAPER_FIGURES:
-    if name not in runs:
-        continue
+for name, kind, class_name, paper in [f for f in experiments.PAPER_FIGURES if f[0] in runs]:
     r, classes = runs[name], loaded[name][4]
-    cls = classes.index(class_name)
-    candidates = right_and_of_class(r, cls)
-    if kind == "rule":
-        k = next((k for k, rule in enumerate(r.ruleset.rules) if rule.output_class == cls), None)
-        shown = [] if k is None else [i for i in candidates if agreeing[name][k, i]][:2]
-        figure_rows += [draw(name, i, k, paper) for i in shown]
-    else:
-        i = next((i for i in candidates if agreeing[name][:, i].sum() >= 2), None)
-        shown = [] if i is None else correct_rules(name, i)[:2]
-        figure_rows += [draw(name, i, k, paper) for k in shown]
+    shown = experiments.figure_choices(r, agreeing[name], kind, classes.index(class_name))
+    for i, k in shown:
+        title = experiments.rule_title(name, r, classes, i, k, paper)
+        results.figure(drawing.draw_rule(loaded[name][2][i].numpy(), r.ruleset.rules[k], r.layout, classes, title),
+                       f"{name}_sample{i}_rule{k}", title)
+        plt.show()
+        figure_rows.append(experiments.figure_row(name, r, classes, i, k, paper, class_name))
     if not shown:
-        print(f"{NAMES[name]}: no test image of class {class_name} shows {kind} here")
-        figure_rows.append({"dataset": NAMES[name], "paper": paper, "test image": None, "rule": None,
-                            "class": class_name, "covers (train)": None, "antecedents": None})
+        print(f"{experiments.NAMES[name]}: no test image of class {class_name} shows {kind} here")
+        figure_rows.append(experiments.figure_row(name, r, classes, None, None, paper, class_name))
 report.show(results.table("rule_figures", figure_rows), 0)
 
 # %% [markdown]
@@ -690,12 +470,12 @@ with results.stage("widget"):
     entries = {}
     for name, r in runs.items():
         n = min(widget_samples, len(r.test_labels))
-        entries[NAMES[name]] = dataset_entry(
+        entries[experiments.NAMES[name]] = dataset_entry(
             loaded[name][2][:n].numpy(), r.test_features[:n], r.test_labels[:n], r.test_pred[:n],
             r.ruleset.rules, r.layout, loaded[name][4],
         )
-    start = next(((d, i) for d, e in entries.items() for i, s in enumerate(e["samples"]) if len(s["activated"]) >= 2), (next(iter(entries)), 0))
-    explorer = RulesExplorer(entries, dataset=start[0], sample=start[1])
+    dataset, sample = experiments.widget_start(entries)
+    explorer = RulesExplorer(entries, dataset=dataset, sample=sample)
 results.number("widget_embedded_rules", {d: len(e["rules"]) for d, e in entries.items()})
 explorer
 

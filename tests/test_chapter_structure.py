@@ -11,9 +11,6 @@ from nesy import paths
 MAX_CELL_LINES = 15
 MAX_FUNCTION_LINES = 6
 CHAPTERS = sorted(p.stem for p in paths.CHAPTERS.glob("*.py"))
-#: Chapters whose library code has not moved out yet (issue 15): the test must fail for them,
-#: and starts passing (strict xfail, so it is then noticed) once they are done.
-NOT_YET = {"patch_rules"}
 
 
 def code_cells(chapter: str) -> list[str]:
@@ -35,8 +32,7 @@ def long_functions(cell: str) -> list[tuple[str, int]]:
             and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES]
 
 
-@pytest.mark.parametrize("chapter", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="issue 15: not moved yet"))
-                                     if c in NOT_YET else c for c in CHAPTERS])
+@pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_is_narrative_and_calls(chapter):
     cells = code_cells(chapter)
     long_cells = [(i, code_lines(c), c.strip().splitlines()[0]) for i, c in enumerate(cells) if code_lines(c) > MAX_CELL_LINES]

@@ -52,7 +52,11 @@ def test_a_failing_run_leaves_the_published_outputs_alone(toy_chapter):
 
 
 _RUN_IN_CHILD = """
+import signal
 import sys
+# a shell without job control starts background jobs (`make test &`) with SIGINT ignored, and
+# the child would inherit that: take SIGINT as a terminal delivers it
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from pathlib import Path
 from nesy import paths
 from nesy.book import runner

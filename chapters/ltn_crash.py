@@ -39,9 +39,11 @@
 # objective is this chapter's addition (the article compares no objectives).
 
 # %% tags=["parameters"]
-# Profiles (chapters/params/ltn_crash/, `make chapter C=ltn_crash PROFILE=<name>`): smoke (the tests, seconds),
-# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
-# of CPU or a GPU), paper (the paper's exact setting; needs nothing from outside the machine, so it equals long).
+# The book's scale: the article's 15,000 images, a fixed small number of epochs (2-core CPU). These
+# values are the default profile (`make book`). Other profiles (chapters/params/ltn_crash/, `make
+# chapter C=ltn_crash PROFILE=<name>`): smoke (the tests, seconds), long (the paper's scale with the
+# offline stand-ins: a day of CPU or a GPU), paper (the paper's exact setting; needs nothing from
+# outside the machine, so it equals long).
 profile = "default"
 seed = 0
 device = "auto"

@@ -67,9 +67,12 @@
 # which need internet).
 
 # %% tags=["parameters"]
-# Profiles (chapters/params/patch_rules/, `make chapter C=patch_rules PROFILE=<name>`): smoke (the tests, seconds),
-# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
-# of CPU or a GPU), paper (the paper's exact setting; needs torchvision's VGG-16 weights (internet)).
+# The book's scale on 2 CPU cores: all of MNIST, subsets of CIFAR-10 and FER2013, few epochs, an
+# ImageNet EfficientNet-Lite0 (fine-tuned 4 epochs for CIFAR-10, frozen for FER2013) for VGG-16 (a small
+# CNN for MNIST). These values are the default profile (`make book`). Other profiles
+# (chapters/params/patch_rules/, `make chapter C=patch_rules PROFILE=<name>`): smoke (the tests,
+# seconds), long (the paper's scale with the offline stand-ins: a day of CPU or a GPU), paper (the
+# paper's exact setting; needs torchvision's VGG-16 weights (internet)).
 profile = "default"
 seed = 0
 device = "auto"

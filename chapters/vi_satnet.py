@@ -61,9 +61,14 @@
 #   several classes agree (defined below).
 
 # %% tags=["parameters"]
-# Profiles (chapters/params/vi_satnet/, `make chapter C=vi_satnet PROFILE=<name>`): smoke (the tests, seconds),
-# default (this book, 2 CPU cores), long (the paper's scale with the offline stand-ins: a day
-# of CPU or a GPU), paper (the paper's exact setting; needs torchvision's VGG19 weights (internet)).
+# The book's scale on 2 CPU cores (about 10 minutes): LeNet-5 on all 60,000 digits for 2 epochs;
+# Vi-SATNets for a few epochs (MNIST on per-class subsets, Imagenette on all 400 mirrored training
+# images per class); Imagenette Table 1 over 500 val images (10 masks per ratio, as the paper); the
+# loss-gap runs on one class; EfficientNet-Lite0 stands in for VGG19 (no internet for its weights).
+# These values are the default profile (`make book`). Other profiles (chapters/params/vi_satnet/, `make
+# chapter C=vi_satnet PROFILE=<name>`): smoke (the tests, seconds), long (the paper's scale with the
+# offline stand-ins: a day of CPU or a GPU), paper (the paper's exact setting; needs torchvision's VGG19
+# weights (internet)).
 profile = "default"
 seed = 0
 device = "auto"

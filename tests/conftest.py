@@ -81,7 +81,6 @@ def toy_chapter(tmp_path, monkeypatch):
     (chapters / "toy.py").write_text(TOY_CHAPTER)
     (chapters / "params" / "toy" / "schema.yaml").write_text(
         "mode: {type: str, choices: [ok, fail, wait]}\ntag: {type: str}\n")
-    (chapters / "params" / "toy" / "default.yaml").write_text("mode: ok\ntag: new\n")
     monkeypatch.setattr(paths, "CHAPTERS", chapters)
     monkeypatch.setattr(paths, "PARAMS", chapters / "params")
     monkeypatch.setattr("nesy.params.PARAMS", chapters / "params")

@@ -53,7 +53,6 @@ def test_failing_chapter_stops_and_shows_the_cell(tmp_path, monkeypatch):
         '# %% tags=["parameters"]\nprofile = "default"\nx = 1\n\n# %%\ny = x + 1\nraise RuntimeError("boom at cell two")\n'
     )
     (chapters / "params" / "broken" / "schema.yaml").write_text("x: {type: int, min: 0, max: 10}\n")
-    (chapters / "params" / "broken" / "default.yaml").write_text("x: 1\n")
     monkeypatch.setattr(paths, "CHAPTERS", chapters)
     monkeypatch.setattr(paths, "PARAMS", chapters / "params")
     monkeypatch.setattr("nesy.book.runner.paths", paths)

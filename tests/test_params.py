@@ -1,7 +1,5 @@
 """Chapter parameters: profiles validate, bad values fail with one clear message, and the
-chapter's parameters cell holds the default profile."""
-import ast
-
+chapter's parameters cell is the default profile."""
 import jupytext
 import pytest
 
@@ -18,13 +16,16 @@ def test_every_profile_validates(chapter):
 
 
 @pytest.mark.parametrize("chapter", runner.chapters())
-def test_parameters_cell_equals_default_profile(chapter):
+def test_default_profile_is_the_parameters_cell(chapter):
+    """What papermill would run with no profile at all (the cell as written) is the default profile,
+    and no YAML file holds a second copy of it."""
     notebook = jupytext.read(CHAPTERS / f"{chapter}.py")
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    values = {}
-    for node in ast.parse(cell.source).body:
-        values[node.targets[0].id] = ast.literal_eval(node.value)
-    assert values == params.load_profile(chapter, "default")
+    namespace = {}
+    exec(cell.source, namespace)  # noqa: S102 - the chapter's own first code cell
+    written = {name: value for name, value in namespace.items() if not name.startswith("__")}
+    assert written == params.load_profile(chapter, "default")
+    assert not (params.PARAMS / chapter / "default.yaml").exists()
 
 
 @pytest.mark.parametrize(
@@ -95,34 +96,67 @@ def params_dir(tmp_path, monkeypatch):
     (folder / "schema.yaml").write_text(
         "rate: {type: float, min: 0.0, max: 1.0}\nsizes: {type: list, max: 3, items: {type: int, min: 1, max: 9}}\n"
         "low: {type: int, min: 0, max: 9}\nhigh: {type: int, min: 0, max: 9}\n_rules: ['low <= high']\n")
-    (folder / "default.yaml").write_text("rate: 1e-3\nsizes: [1, 2]\nlow: 1\nhigh: 2\n")
+    (folder / "smoke.yaml").write_text("rate: 1e-3\nsizes: [1, 2]\nlow: 1\nhigh: 2\n")
+    (tmp_path / "toy.py").write_text(TOY_SOURCE.format(cell=TOY_CELL))
     return folder
 
 
+TOY_CELL = 'profile = "default"\n# the default profile\nrate = 0.5\nsizes = [3]\nlow = -0\nhigh = 2\n'
+TOY_SOURCE = '# %% [markdown]\n# A toy chapter.\n\n# %% tags=["parameters"]\n{cell}\n# %%\nprint(rate)\n'
+
+
+def test_default_profile_is_read_from_the_cell(params_dir):
+    assert params.profiles("toy") == ["default", "smoke"]
+    assert params.load_profile("toy", "default") == {"rate": 0.5, "sizes": [3], "low": 0, "high": 2, "profile": "default"}
+    assert list(params.parameters_cell("toy")) == ["rate", "sizes", "low", "high"]  # the cell's order
+
+
+@pytest.mark.parametrize("cell, message", [
+    (TOY_CELL + "high = low + 2\n", r"toy.py, line 7 of the parameters cell: only 'name = literal' lines .* got 'high = low \+ 2'"),
+    (TOY_CELL + "import math\n", r"line 7 of the parameters cell: only 'name = literal' lines .* got 'import math'"),
+    (TOY_CELL + "rate = (\n", r"toy.py, line 7 of the parameters cell: "),
+    (TOY_CELL.replace('"default"', '"paper"'), r"'profile' must be 'default' there"),
+    (TOY_CELL.replace("rate = 0.5", "rate = 5.0"), r"parameter 'rate' must be a number in \[0, 1\], got 5.0 "
+                                                   r"\(in .*toy.py's parameters cell\)"),
+    (TOY_CELL.replace("rate = 0.5\n", ""), r"parameter 'rate' is missing from .*toy.py's parameters cell"),
+])
+def test_a_bad_parameters_cell_is_named(params_dir, cell, message):
+    (params_dir.parent.parent / "toy.py").write_text(TOY_SOURCE.format(cell=cell))
+    with pytest.raises(params.ParameterError, match=message):
+        params.load_profile("toy", "default")
+
+
+def test_a_second_copy_of_the_default_profile_is_refused(params_dir):
+    (params_dir / "default.yaml").write_text("rate: 0.5\nsizes: [3]\nlow: 0\nhigh: 2\n")
+    with pytest.raises(params.ParameterError, match=r"default.yaml: the default profile is the parameters cell of "
+                                                    r".*toy.py; remove the YAML file"):
+        params.load_profile("toy", "default")
+
+
 def test_yaml_numbers_are_yaml_1_2(params_dir):
-    assert params.load_profile("toy", "default")["rate"] == 0.001  # YAML 1.1 reads "1e-3" as a string
+    assert params.load_profile("toy", "smoke")["rate"] == 0.001  # YAML 1.1 reads "1e-3" as a string
     assert params.parse_value("rate", "1e-3") == 0.001
     assert params.parse_value("rate", "2E5") == 200000.0
     assert params.parse_value("name", "'1e-3'") == "1e-3"
 
 
 @pytest.mark.parametrize("text, where", [
-    ("rate: [1, 2\nsizes: [1]\n", r"YAML error in .*default.yaml, line 2"),
-    ("rate: 0.1\n  sizes: x: y\n", r"YAML error in .*default.yaml, line 2"),
+    ("rate: [1, 2\nsizes: [1]\n", r"YAML error in .*smoke.yaml, line 2"),
+    ("rate: 0.1\n  sizes: x: y\n", r"YAML error in .*smoke.yaml, line 2"),
 ])
 def test_yaml_errors_name_the_file_and_line(params_dir, text, where):
-    (params_dir / "default.yaml").write_text(text)
+    (params_dir / "smoke.yaml").write_text(text)
     with pytest.raises(params.ParameterError, match=where):
-        params.load_profile("toy", "default")
+        params.load_profile("toy", "smoke")
 
 
 def test_non_utf8_and_non_mapping_files_are_named(params_dir):
-    (params_dir / "default.yaml").write_bytes(b"rate: \xff\xfe\n")
-    with pytest.raises(params.ParameterError, match=r"default.yaml is not UTF-8 text"):
-        params.load_profile("toy", "default")
-    (params_dir / "default.yaml").write_text("- 1\n- 2\n")
+    (params_dir / "smoke.yaml").write_bytes(b"rate: \xff\xfe\n")
+    with pytest.raises(params.ParameterError, match=r"smoke.yaml is not UTF-8 text"):
+        params.load_profile("toy", "smoke")
+    (params_dir / "smoke.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(params.ParameterError, match="must hold a mapping"):
-        params.load_profile("toy", "default")
+        params.load_profile("toy", "smoke")
 
 
 def test_set_value_yaml_error_names_the_option():
@@ -157,7 +191,7 @@ def test_schemas_must_say_what_they_allow(params_dir, schema_text, message):
     ({"low": 5, "high": 4}, r"parameter 'low' must be <= high \(4\), got 5"),
 ])
 def test_values_lists_bounds_and_rules(params_dir, change, message):
-    values = {**params.load_profile("toy", "default"), **change}
+    values = {**params.load_profile("toy", "smoke"), **change}
     with pytest.raises(params.ParameterError, match=message):
         params.validate("toy", values)
 
@@ -181,9 +215,9 @@ def test_profile_is_not_a_parameter_to_set(tmp_path, monkeypatch, params_dir):
     monkeypatch.setenv("NESY_BOOK_DIR", str(tmp_path / "book"))
     with pytest.raises(params.ParameterError, match="'profile' is chosen with --profile"):
         runner.run_chapter("ltn_crash", "smoke", {"profile": "paper"})
-    (params_dir / "default.yaml").write_text("rate: 0.1\nsizes: [1]\nlow: 1\nhigh: 2\nprofile: paper\n")
+    (params_dir / "smoke.yaml").write_text("rate: 0.1\nsizes: [1]\nlow: 1\nhigh: 2\nprofile: paper\n")
     with pytest.raises(params.ParameterError, match="'profile' is the file's own name"):
-        params.load_profile("toy", "default")
+        params.load_profile("toy", "smoke")
     assert not (tmp_path / "book").exists()
 
 

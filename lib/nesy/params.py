@@ -1,5 +1,11 @@
-"""Chapter parameters: profiles (``chapters/params/<chapter>/<profile>.yaml``) checked against
-the chapter's schema (``schema.yaml`` beside them).
+"""Chapter parameters: profiles checked against the chapter's schema
+(``chapters/params/<chapter>/schema.yaml``).
+
+The ``default`` profile (the book's scale) is the chapter's own ``parameters`` cell
+(``chapters/<chapter>.py``): one ``name = literal`` line per parameter, read here without
+running the chapter, so the values a reader sees at the top of the page are the ones the book
+runs with, written once. Every other profile is a YAML file beside the schema
+(``smoke.yaml``, ``long.yaml``, ``paper.yaml``) that sets every parameter.
 
 A schema entry names the type and the allowed values of one parameter::
 
@@ -20,6 +26,7 @@ values and the value given.
 """
 from __future__ import annotations
 
+import ast
 import math
 import operator
 import re
@@ -34,6 +41,7 @@ TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list}
 COMMON = {"profile": {"type": "str", "doc": "name of the parameter profile"}}
 SPEC_KEYS = {"type", "min", "max", "choices", "items", "doc", "needs"}
 RULES_KEY = "_rules"
+DEFAULT = "default"  # the profile held by the chapter's parameters cell
 _RULE = re.compile(r"^\s*([A-Za-z_]\w*)\s*(<=|<|>=|>)\s*([A-Za-z_]\w*)\s*$")
 _COMPARE = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}
 
@@ -48,9 +56,57 @@ def parse_value(name: str, text: str) -> Any:
 
 
 def profiles(chapter: str) -> list[str]:
-    """Names of the profiles a chapter has (e.g. ``['default', 'paper', 'smoke']``)."""
+    """Names of the profiles a chapter has (e.g. ``['default', 'paper', 'smoke']``): ``default``
+    (its parameters cell) and one per YAML file beside its schema."""
     folder = PARAMS / chapter
-    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema")
+    return sorted({DEFAULT} | {p.stem for p in folder.glob("*.yaml") if p.stem != "schema"})
+
+
+def chapter_source(chapter: str) -> Path:
+    """The chapter's Jupytext source, ``chapters/<chapter>.py`` (beside ``chapters/params/``)."""
+    return PARAMS.parent / f"{chapter}.py"
+
+
+def _literal_assignment(node: ast.stmt) -> tuple[str, Any] | None:
+    """``(name, value)`` of a ``name = literal`` statement, else None."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    try:
+        return node.targets[0].id, ast.literal_eval(node.value)
+    except (ValueError, TypeError):  # not a literal, or e.g. an unhashable dict key
+        return None
+
+
+def parameters_cell(chapter: str) -> dict[str, Any]:
+    """The values the chapter's ``parameters`` cell assigns, in its order, read without running it.
+
+    The cell may hold only comments and ``name = literal`` lines (numbers, strings, booleans,
+    lists): it is the default profile, so a computed value there would make the book's scale
+    depend on code. ``profile = "default"`` is left out (the runner sets it).
+    """
+    import jupytext  # the book's extra: only the runner and the tests read the default profile
+
+    path = chapter_source(chapter)
+    at = lambda line: f"{shown(path)}, line {line} of the parameters cell"  # noqa: E731
+    if not path.exists():
+        raise ParameterError(f"chapter {chapter!r} has no source at {shown(path)}")
+    cells = [c for c in jupytext.read(path).cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ParameterError(f"{shown(path)} must have one code cell tagged 'parameters', found {len(cells)}")
+    try:
+        statements = ast.parse(cells[0].source).body
+    except SyntaxError as error:
+        raise ParameterError(f"{at(error.lineno)}: {error.msg}") from None
+    values = {}
+    for node in statements:
+        assignment = _literal_assignment(node)
+        if assignment is None:
+            raise ParameterError(f"{at(node.lineno)}: only 'name = literal' lines are allowed "
+                                 f"(the cell is the default profile), got {ast.unparse(node)!r}")
+        values[assignment[0]] = assignment[1]
+    if values.pop("profile", DEFAULT) != DEFAULT:
+        raise ParameterError(f"{shown(path)}, parameters cell: 'profile' must be {DEFAULT!r} there (the cell is the default profile)")
+    return values
 
 
 def _read_yaml(path: Path) -> dict:
@@ -107,6 +163,12 @@ def schema(chapter: str) -> dict[str, dict]:
 def load_profile(chapter: str, profile: str) -> dict[str, Any]:
     """The parameters of ``profile`` (validated), with ``profile`` itself included."""
     path = PARAMS / chapter / f"{profile}.yaml"
+    if profile == DEFAULT:
+        if path.exists():
+            raise ParameterError(f"{shown(path)}: the default profile is the parameters cell of "
+                                 f"{shown(chapter_source(chapter))}; remove the YAML file (one place for the values)")
+        source = f"{shown(chapter_source(chapter))}'s parameters cell"
+        return validate(chapter, {**parameters_cell(chapter), "profile": DEFAULT}, source=source)
     if not path.exists():
         raise ParameterError(
             f"chapter {chapter!r} has no profile {profile!r}; choose one of {profiles(chapter)}"

@@ -162,8 +162,9 @@ display(pd.DataFrame([{k: str(v) for k, v in parameters.items()}]).T.rename(colu
 # %%
 loaded, dataset_rows = {}, []
 with results.stage("load data"):
+    fer2013_usages = experiments.fer2013_usages() if "fer2013" in datasets else None
     for name in datasets:
-        x, y, xt, yt, classes = experiments.load(name, fer2013_train_usage)
+        x, y, xt, yt, classes = experiments.load(name, fer2013_train_usage, fer2013_usages)
         i = patch_pipeline.subset(len(y), (mnist_n_train if name == "mnist" else n_train) or None, seed)
         j = patch_pipeline.subset(len(yt), (mnist_n_test if name == "mnist" else n_test) or None, seed + 1)
         loaded[name] = (x[i], y[i], xt[j], yt[j], classes)
@@ -171,9 +172,8 @@ with results.stage("load data"):
         results.number(f"{name}_test_images", len(j))
         dataset_rows.append(experiments.dataset_row(name, x, y, yt, len(i), len(j), classes))
         if name == "fer2013":
-            happy_count, all_count, happy_share = experiments.fer2013_happy()
+            happy_count, all_count, happy_share = experiments.fer2013_happy(fer2013_usages)
             results.number("fer2013_happy_share", happy_share)
-            sharp_rows = experiments.fer2013_sharpness_rows()
 report.show(results.table("datasets", dataset_rows), 0)
 
 # %% [markdown]
@@ -182,6 +182,7 @@ report.show(results.table("datasets", dataset_rows), 0)
 
 # %%
 if "fer2013" in datasets:
+    sharp_rows = experiments.fer2013_sharpness_rows(fer2013_usages)
     sharp = {row["usage"]: row["sharpness (median)"] for row in sharp_rows}
     ratio = results.number("fer2013_test_over_training_sharpness", sharp["PrivateTest"] / sharp["Training"])
     display(report.show(results.table("fer2013_sharpness", sharp_rows), 1))

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from nesy import params
+from nesy.data.loader_fer2013 import HAPPY
 from nesy.rules import experiments as ex
 from nesy.rules.ruleset import Antecedent, Rule
 
@@ -58,3 +59,22 @@ def test_widget_starts_on_a_sample_with_two_rules():
     entries = {"MNIST": {"samples": [{"activated": [0]}]}, "CIFAR-10": {"samples": [{"activated": []}, {"activated": [1, 2]}]}}
     assert ex.widget_start(entries) == ("CIFAR-10", 1)
     assert ex.widget_start({"MNIST": {"samples": [{"activated": []}]}}) == ("MNIST", 0)
+
+
+def test_fer2013_happy_share_and_sharpness_come_from_the_usages_given():
+    flat, sharp = torch.full((2, 48, 48), 7, dtype=torch.uint8), torch.zeros(3, 48, 48, dtype=torch.uint8)
+    sharp[:, :, ::2] = 200
+    usages = {"Training": (flat, torch.tensor([HAPPY, 0])), "PublicTest": (sharp, torch.tensor([HAPPY, HAPPY, 1])),
+              "PrivateTest": (flat[:1], torch.tensor([2]))}
+    assert ex.fer2013_happy(usages) == (3, 6, 50.0)
+    rows = ex.fer2013_sharpness_rows(usages)
+    assert [r["usage"] for r in rows] == ["Training", "PublicTest", "PrivateTest"] and [r["images"] for r in rows] == [2, 3, 1]
+    assert rows[0]["sharpness (median)"] == 0.0 and rows[1]["sharpness (median)"] > 100
+
+
+def test_load_takes_fer2013_from_the_usages_given():
+    x, y = torch.zeros(4, 48, 48, dtype=torch.uint8), torch.tensor([HAPPY, 0, 1, HAPPY])
+    usages = {"Training": (x, y), "PublicTest": (x[:3] + 1, y[:3]), "PrivateTest": (x[:1] + 2, y[:1])}
+    xs, ys, xts, yts, classes = ex.load("fer2013", "PublicTest", usages)
+    assert torch.equal(xs, x[:3] + 1) and ys.tolist() == [1, 0, 0] and torch.equal(xts, x[:1] + 2) and yts.tolist() == [1]
+    assert classes == ["not happy", "happy"]

@@ -40,6 +40,17 @@ def test_fer2013_usages_split_the_test_set_and_name_the_allowed_values(real_data
         data.fer2013("test", usage="Training")
 
 
+def test_fer2013_usages_read_a_split_once_and_match_the_one_usage_loader(real_data):
+    usages = real_data(data.fer2013_usages, "test")
+    assert list(usages) == ["PublicTest", "PrivateTest"]
+    for usage, (images, labels) in usages.items():
+        one_x, one_y = data.fer2013("test", usage=usage)
+        assert torch.equal(images, one_x) and torch.equal(labels, one_y)
+    assert list(real_data(data.fer2013_usages, "train")) == ["Training"]
+    with pytest.raises(ValueError, match="split"):
+        data.fer2013_usages("val")
+
+
 def test_fer2013_without_any_copy_says_where_to_put_the_kaggle_file(tmp_path, monkeypatch):
     monkeypatch.setenv("NESY_DATA_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("NESY_DATA_MIRROR", str(tmp_path / "no-mirror"))

@@ -5,6 +5,7 @@ Public API::
     mnist(split="train") -> (images uint8 [N, 28, 28], labels int64 [N])
     cifar10(split="train") -> (images uint8 [N, 32, 32, 3], labels int64 [N])
     fer2013(split="train") -> (images uint8 [N, 48, 48], labels int64 [N] in 0..6)
+    fer2013_usages(split="test") -> {usage: (images, labels)}   # each Kaggle usage, one read
     crash_world(n_images, seed, ...) -> CrashWorld   # generated (nesy.logic.crash_world)
     imagenet_val_boxes(size=227) -> images, labels, files, boxes, ...  # 1,300 ILSVRC2012 val images
     beer_reviews(split, aspect) -> BeerReviews   # Lei et al.'s reviews, if the user has them (not mirrored)
@@ -44,7 +45,7 @@ from .derived import CacheWriteWarning, cached_tensors
 from .errors import ChecksumError, DataError, DataUnavailableError, FormatError, RegistryError, UnsafeArchiveError
 from .idx import read_idx
 from .loader_cifar10 import cifar10
-from .loader_fer2013 import fer2013
+from .loader_fer2013 import fer2013, fer2013_usages
 from .quality import sharpness
 from .loader_beer_reviews import beer_reviews, beer_reviews_dir
 from .loader_imagenet_val import imagenet_val_boxes
@@ -79,6 +80,7 @@ __all__ = [
     "cifar10",
     "crash_world",
     "fer2013",
+    "fer2013_usages",
     "sharpness",
     "fetch",
     "files",

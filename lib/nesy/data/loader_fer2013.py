@@ -85,14 +85,38 @@ def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | 
     (names in :data:`EMOTIONS`; ``labels == HAPPY`` gives the paper's happy / not happy task).
     """
     one_of("split", split, sorted(SPLIT_SIZES))
-    allowed = ("Training",) if split == "train" else ("PublicTest", "PrivateTest")
+    allowed = _usages_in(split)
     one_of("usage", usage, (None, *allowed), where=f" for split {split!r}")
+    tensors = _split_tensors(split, progress)
+    if usage is None:
+        return tensors["images"], tensors["labels"]
+    return _keep_usage(tensors, usage)
 
+
+def fer2013_usages(split: str = "test", *, progress: bool | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """``{usage: (images, labels)}`` for each Kaggle usage in ``split``, the split read once
+    (shapes as :func:`fer2013`'s; "test" gives PublicTest and PrivateTest, "train" Training)."""
+    one_of("split", split, sorted(SPLIT_SIZES))
+    tensors = _split_tensors(split, progress)
+    return {usage: _keep_usage(tensors, usage) for usage in _usages_in(split)}
+
+
+def _usages_in(split: str) -> tuple[str, ...]:
+    return ("Training",) if split == "train" else ("PublicTest", "PrivateTest")
+
+
+def _keep_usage(tensors: dict[str, torch.Tensor], usage: str) -> tuple[torch.Tensor, torch.Tensor]:
+    keep = tensors["usage"] == USAGES.index(usage)
+    return tensors["images"][keep], tensors["labels"][keep]
+
+
+def _split_tensors(split: str, progress: bool | None) -> dict[str, torch.Tensor]:
+    """The split's cached ``images``, ``labels`` and ``usage`` tensors (mirror copy, else Kaggle's CSV)."""
     def kaggle_copy():
         path = fetch("fer2013", "fer2013.csv", progress=progress)
         return cached_tensors("fer2013", f"fer2013-csv-{split}-v2", lambda: _decode_csv(path, split))
 
-    tensors = first_available(
+    return first_available(
         "FER2013 is unavailable. It has no public download: sign in at "
         f"{KAGGLE_PAGE}, download fer2013.tar.gz, and place fer2013/fer2013.csv from it at "
         f"{cache_dir() / 'fer2013' / 'fer2013.csv'} (it is verified against the md5 pinned in "
@@ -100,7 +124,3 @@ def fer2013(split: str = "train", *, usage: str | None = None, progress: bool | 
         ("mirror copy", lambda: archive_tensors("fer2013", "fer2013-jpeg.tar.gz", f"fer2013-jpeg-{split}-v2",
                                                 lambda root: _decode_jpeg_folders(root, split, progress), progress=progress)),
         ("Kaggle copy", kaggle_copy))
-    if usage is None:
-        return tensors["images"], tensors["labels"]
-    keep = tensors["usage"] == USAGES.index(usage)
-    return tensors["images"][keep], tensors["labels"][keep]

@@ -16,7 +16,7 @@ from nesy import data
 from nesy.rules import patch_pipeline
 
 __all__ = [
-    "NAMES", "PERCENT", "HEURISTIC_TEXT", "PAPER_FIGURES", "load", "dataset_row", "fer2013_happy",
+    "NAMES", "PERCENT", "HEURISTIC_TEXT", "PAPER_FIGURES", "fer2013_usages", "load", "dataset_row", "fer2013_happy",
     "fer2013_sharpness_rows", "sharpness_text", "pipeline_settings", "branch_text", "patch_row", "accuracy_row",
     "majority_share", "second_model_reason", "versus_text", "ruleset_rows", "heuristic_text", "methodology_rows",
     "second_model_text", "fidelity_gap_text", "found_reason", "antecedents_reason", "figure_choices", "rule_title",
@@ -26,9 +26,17 @@ __all__ = [
 NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fer2013": "FER2013"}
 
 
-def load(name: str, fer2013_train_usage: str = "Training"):
+def fer2013_usages() -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """FER2013's three Kaggle usages, ``{"Training" | "PublicTest" | "PrivateTest": (images uint8
+    [N, 48, 48], 7-class labels int64 [N])}``, each split read from the cache once for the data
+    cell's three uses (:func:`load`, :func:`fer2013_happy`, :func:`fer2013_sharpness_rows`)."""
+    return {**data.fer2013_usages("train"), **data.fer2013_usages("test")}
+
+
+def load(name: str, fer2013_train_usage: str = "Training", usages: Mapping | None = None):
     """``(train images, train labels, test images, test labels, class names)`` of one dataset
-    (FER2013 as happy / not happy; its training images from the Kaggle usage given)."""
+    (FER2013 as happy / not happy; its training images from the Kaggle usage given, taken from
+    ``usages`` (:func:`fer2013_usages`) when the caller has read them)."""
     if name == "mnist":
         (x, y), (xt, yt) = data.mnist("train"), data.mnist("test")
         return x, y, xt, yt, [str(d) for d in range(10)]
@@ -39,10 +47,11 @@ def load(name: str, fer2013_train_usage: str = "Training"):
         return x, y, xt, yt, list(CLASSES)
     from nesy.data.loader_fer2013 import HAPPY
 
-    if fer2013_train_usage == "Training":
-        (x, y), (xt, yt) = data.fer2013("train"), data.fer2013("test")
+    usages = usages if usages is not None else fer2013_usages()
+    if fer2013_train_usage == "Training":  # tested on the whole test split, in its own order
+        (x, y), (xt, yt) = usages["Training"], data.fer2013("test")
     else:
-        (x, y), (xt, yt) = data.fer2013("test", usage="PublicTest"), data.fer2013("test", usage="PrivateTest")
+        (x, y), (xt, yt) = usages["PublicTest"], usages["PrivateTest"]
     return x, (y == HAPPY).long(), xt, (yt == HAPPY).long(), ["not happy", "happy"]
 
 
@@ -52,21 +61,20 @@ def dataset_row(name: str, x, y, yt, used_train: int, used_test: int, classes) -
             "train (split)": len(y), "test (split)": len(yt), "train (used)": used_train, "test (used)": used_test}
 
 
-def fer2013_happy() -> tuple[int, int, float]:
-    """Happy faces over both FER2013 splits: ``(happy, all, share in %)``."""
+def fer2013_happy(usages: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> tuple[int, int, float]:
+    """Happy faces over all of FER2013 (``usages``: :func:`fer2013_usages`): ``(happy, all, share in %)``."""
     from nesy.data.loader_fer2013 import HAPPY
 
-    (_, fy), (_, fyt) = data.fer2013("train"), data.fer2013("test")
-    happy, total = int((torch.cat([fy, fyt]) == HAPPY).sum()), len(fy) + len(fyt)
+    labels = torch.cat([labels for _, labels in usages.values()])
+    happy, total = int((labels == HAPPY).sum()), len(labels)
     return happy, total, 100.0 * happy / total
 
 
-def fer2013_sharpness_rows() -> list[dict]:
-    """Median sharpness (:func:`nesy.data.sharpness`) of each Kaggle usage's images."""
-    usages = (("Training", data.fer2013("train")[0]), ("PublicTest", data.fer2013("test", usage="PublicTest")[0]),
-              ("PrivateTest", data.fer2013("test", usage="PrivateTest")[0]))
+def fer2013_sharpness_rows(usages: Mapping[str, tuple[torch.Tensor, torch.Tensor]]) -> list[dict]:
+    """Median sharpness (:func:`nesy.data.sharpness`) of each Kaggle usage's images (``usages``:
+    :func:`fer2013_usages`)."""
     return [{"usage": usage, "images": len(images), "sharpness (median)": float(data.sharpness(images).median())}
-            for usage, images in usages]
+            for usage, (images, _) in usages.items()]
 
 
 def sharpness_text(ratio: float, train_usage: str, n_train_used: int) -> str:

@@ -249,7 +249,8 @@ report.show(results.table("table1_ours", t1.rows), 2)
 
 # %% [markdown]
 # The same numbers beside the paper's (Table 1 of the paper, 3,304 images, Inception-v1,
-# $\gamma = 0$):
+# $\gamma = 0$), Win % and sparsity as mean ± the half-width of their 95% normal-approximation
+# interval, as the paper gives them:
 
 # %%
 display(analysis.table1_side_by_side(t1, report.paper_values("smug")["tables"]["imagenet"]["rows"]).style.hide(axis="index"))
@@ -263,7 +264,7 @@ why = analysis.table1_reasons(
     n_images=n_used, n_thresholds=n_thresholds, ig_steps=ig_steps, optbox_cells=optbox_cells,
     optbox_min_cells=optbox_min_cells, setting=smug_setting, k=k,
 )
-comparison = results.compare("imagenet", ours, why)
+comparison = results.compare("imagenet", ours, why, spread=t1.spreads, spread_kind="95% CI")  # ± shown, not recorded
 results.number("lsc_median_gap_smug_minus_base", ours["SMUG_median"] - ours["SMUG_base_median"])
 results.number("pixels_removed_from_base_pct",
                100 * (1 - ours["SMUG_sparsity"] / ours["SMUG_base_sparsity"]) if ours["SMUG_base_sparsity"] else float("nan"))

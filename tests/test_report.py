@@ -5,9 +5,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
-from nesy import report
+from nesy import paths, report
 from nesy.book import scoreboard
 
 
@@ -127,3 +128,102 @@ def test_compare_variants_records_each_and_shows_them_side_by_side(book):
     assert list(frame.columns) == ["quantity", "paper", "ours, MSE", "ours, LTN", "labels", "difference", "note"]
     assert list(frame["ours, LTN"]) == [0.2, 0.9, 0.6, 0.4] and list(frame["labels"]) == list(mse.values())
     assert list(frame.note) == [row["note"] for row in results.comparisons[0]["rows"]]
+
+
+SPREAD_TABLE = {"title": "T", "where": "Table 9", "tolerance": 0.5, "spread_kind": "std", "rows": [
+    {"key": "train", "label": "train (paper: above 97)", "paper": 97.0, "bound": "at_least"},
+    {"key": "point", "label": "a point value", "paper": 10.0, "spread": 0.004},
+    {"key": "plain", "label": "a value without spread", "paper": 5.0},
+    {"key": "gone", "label": "not measured", "paper": 1.0, "spread": 0.1},
+]}
+OURS = {"train": 99.0, "point": 12.0, "plain": 5.2, "gone": float("nan")}
+
+
+@pytest.fixture()
+def spread_table(book, monkeypatch):
+    table = {**SPREAD_TABLE, "rows": [dict(r) for r in SPREAD_TABLE["rows"]]}
+    monkeypatch.setattr(report, "paper_values", lambda chapter: {"tables": {"t": table, "queries": table}})
+    return table
+
+
+def _recorded(results):
+    """The results JSON but its wall times and versions."""
+    return {k: v for k, v in results.as_dict().items() if k not in ("wall_time_s", "versions")}
+
+
+def test_plus_minus_formats_a_value_with_its_spread():
+    assert report.plus_minus(98.484, 0.0149) == "98.48 ± 0.01"
+    assert report.plus_minus(40.94, 1.684, digits=1, spread_digits=2) == "40.9 ± 1.68"
+    assert report.plus_minus(np.float32(2.5), np.float64(0.25), 1) == "2.5 ± 0.2"  # numpy scalars, round half to even
+    assert report.plus_minus(3.0, None, 0) == "3" and report.plus_minus(None, 1.0) == report.MISSING == "–"
+    assert report.plus_minus_column([1.0, float("nan"), 2.0], [0.5, 0.5, float("nan")]) == ["1.00 ± 0.50", "–", "2.00"]
+    with pytest.raises(ValueError, match=r"digits must be an integer >= 0, got -1"):
+        report.plus_minus(1.0, 0.1, digits=-1)
+    with pytest.raises(ValueError, match=r"spread must be a number >= 0 \(or None or NaN for no spread\), got 'wide'"):
+        report.plus_minus(1.0, "wide")
+    with pytest.raises(ValueError, match=r"spreads must have one value per mean \(2\), got 1"):
+        report.plus_minus_column([1.0, 2.0], [0.1])
+
+
+def test_paper_text_keeps_the_papers_decimals_of_a_spread():
+    assert report.paper_text({"paper": 9.83, "spread": 0.001}) == "9.83 ± 0.001"
+    assert report.paper_text({"paper": 94.23, "spread": 0.1}) == "94.23 ± 0.10"
+    assert report.paper_text({"paper": 17.7, "spread": 1e-05}, 1) == "17.7 ± 0.00001"
+    assert report.paper_text({"paper": 97.0, "bound": "at_least", "spread": 1.0}) == "≥ 97"
+    assert report.paper_text({"paper": 5.0}) == 5.0 and report.paper_text({"paper": 5.0, "spread": None}) == 5.0
+
+
+def test_compare_shows_spreads_and_records_only_the_numbers(spread_table):
+    plain = report.ChapterResults("x", {"seed": 0})
+    shown = report.ChapterResults("x", {"seed": 0})
+    before = plain.compare("t", OURS, "smaller scale")
+    frame = shown.compare("t", OURS, "smaller scale", spread={"train": 0.5, "point": 0.25, "gone": 0.1, "other": 1.0},
+                          spread_kind="95% CI")
+    assert _recorded(plain) == _recorded(shown)  # the spread is display only
+    assert list(frame.columns) == ["quantity", "paper (± std)", "ours (± 95% CI)", "difference", "note"]
+    assert list(frame["paper (± std)"]) == ["≥ 97", "10.00 ± 0.004", 5.0, "1.00 ± 0.10"]
+    assert list(frame["ours (± 95% CI)"]) == ["99.00 ± 0.50", "12.00 ± 0.25", 5.2, "–"]  # plain: no spread given
+    assert list(frame.note) == list(before.note) and frame.difference.equals(before.difference)
+    assert list(before.columns) == ["quantity", "paper (± std)", "ours", "difference", "note"]
+    assert list(before["ours"])[:3] == [99.0, 12.0, 5.2]
+
+
+def test_compare_without_any_spread_keeps_its_plain_columns(spread_table):
+    for row in spread_table["rows"]:
+        row.pop("spread", None)
+    frame = report.ChapterResults("x", {}).compare("t", OURS, "smaller scale", spread={})
+    assert list(frame.columns) == ["quantity", "paper", "ours", "difference", "note"]
+    assert list(frame.paper) == ["≥ 97", 10.0, 5.0, 1.0]
+
+
+def test_spreads_need_their_kind_and_bad_ones_are_refused(spread_table):
+    del spread_table["spread_kind"]
+    results = report.ChapterResults("x", {})
+    with pytest.raises(ValueError, match="paper table 't' has rows with a spread but no spread_kind"):
+        results.compare("t", OURS, "smaller scale")
+    spread_table["spread_kind"] = "std"
+    with pytest.raises(ValueError, match="spread_kind must be a non-empty text saying what our ± is .*, got ''"):
+        results.compare("t", OURS, "smaller scale", spread={"point": 0.1}, spread_kind="")
+    with pytest.raises(ValueError, match="spread must be a number >= 0"):
+        results.compare("t", OURS, "smaller scale", spread={"point": -0.1})
+    assert results.comparisons == []  # a refused comparison is not recorded
+
+
+def test_compare_variants_shows_each_variants_spread(spread_table):
+    plain, shown = report.ChapterResults("x", {}), report.ChapterResults("x", {})
+    variants = {"MSE": (OURS, "a"), "LTN": ({**OURS, "point": 11.0}, "b")}
+    plain.compare_variants("t", variants)
+    frame = shown.compare_variants("t", variants, spreads={"LTN": {"point": 0.5}}, spread_kind="std")
+    assert _recorded(plain) == _recorded(shown)
+    assert list(frame.columns) == ["quantity", "paper (± std)", "ours, MSE", "ours, LTN (± std)", "difference", "note"]
+    assert list(frame["ours, LTN (± std)"])[:3] == [99.0, "11.00 ± 0.50", 5.2] and frame["ours, MSE"][1] == 12.0
+    with pytest.raises(KeyError, match=r"spreads names variants that are not compared: \['GRU'\]"):
+        shown.compare_variants("t", variants, spreads={"GRU": {"point": 0.5}})
+
+
+def test_every_paper_table_with_a_spread_says_what_it_is():
+    tables = {(p.stem, key): t for p in paths.PAPER_VALUES.glob("*.yaml") for key, t in report.paper_values(p.stem)["tables"].items()}
+    with_spread = {name for name, t in tables.items() if any("spread" in r for r in t["rows"])}
+    assert ("vi_satnet", "table1_with") in with_spread and ("smug", "imagenet") in with_spread
+    assert all(isinstance(tables[n].get("spread_kind"), str) and tables[n]["spread_kind"] for n in with_spread)
+    assert not [(n, r["key"]) for n, t in tables.items() for r in t["rows"] if {"paper_std", "ci"} & set(r)]  # one name

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from nesy import report
 from nesy.plots import vi_satnet as figures
 from nesy.satnet import MSF
 from nesy.satnet import experiments as vi
@@ -33,7 +34,7 @@ def _table(offset=0.0):
                          "none_agree": [0] * 10, "several_agree": [1] * 10})
 
 
-PAPER = {key: {"rows": [{"paper": 90.0, "paper_std": 0.1}] * 10} for key in ("table1_without", "table1_with")}
+PAPER = {key: {"rows": [{"paper": 90.0, "spread": 0.1}] * 10} for key in ("table1_without", "table1_with")}
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +126,16 @@ def test_table1_frames_and_reasons():
     assert reasons["without"]["without_20"] == "H; pooled head here: 3.0 %; S"
     assert reasons["with"]["with_20"] == "H; T; pooled head here: 3.0 %" and "10 % on our 20" in reasons["with"]["with_100"]
     assert set(reasons["abstract"]) == {"with_10", "with_80", "without_10", "without_80"}
-    difference = pd.DataFrame({"difference": [0.123] * 10})
-    side = vi.paper_side(main, PAPER, difference, difference)
-    assert side["paper w/o"][0] == "90.00 ± 0.1" and side["ours with"][0] == "1.00 ± 1.00" and side["Δ w/o"][0] == 0.12
+    results = report.ChapterResults("vi_satnet", {})  # the real paper values; nothing is saved
+    spread = vi.table1_ours(main, statistic="std")
+    assert spread["with_10"] == 1.0 and spread["without_100"] == 10.0
+    with pytest.raises(ValueError, match="statistic must be one of 'mean', 'std'"):
+        vi.table1_ours(main, statistic="median")
+    without, with_regen = (results.compare(k, ours, "r", spread=spread) for k in ("table1_without", "table1_with"))
+    side = vi.paper_side(main, without, with_regen)
+    assert side["paper w/o"][0] == "97.20 ± 0.06" and side["paper w/o"][7] == "9.83 ± 0.001"  # the paper's decimals
+    assert side["paper with"][7] == "94.23 ± 0.10" and side["ours with"][0] == "1.00 ± 1.00"
+    assert side["ours w/o, raw"][9] == "10.00 ± 10.00" and side["Δ w/o"][0] == round(1.0 - 97.2, 2)
     assert (vi.head_ablation(main, pooled)["flatten − pooled, with"] == -1.0).all()
     other = pooled.assign(K=[5] * 10)
     assert list(vi.layer_side(main, other, PAPER, "blocks", "head").columns)[2:4] == ["w/o, blocks (main)", "w/o, head"]

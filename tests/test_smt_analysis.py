@@ -64,10 +64,17 @@ def test_table1_aggregates_and_compares(evaluated):
     assert "OPTBOX_win" not in t1.ours and "IG_sparsity" not in t1.ours and "SMUG_sparsity" in t1.ours
     assert sum(t1.row(m)["Win %"] for m in t1.win_methods) >= 100 - 1e-9  # ties count for each
     assert math.isnan(t1.row("IG")["sparsity %"]) and t1.row("OPTBOX")["Wilson 95%"] == "-"
-    paper = [{"key": "SMUG_median", "paper": 1.5}, {"key": "SMUG_win", "paper": 40.9, "ci": 1.68}]
+    paper = [{"key": "SMUG_median", "paper": 1.5}, {"key": "SMUG_win", "paper": 40.9, "spread": 1.68},
+             {"key": "SMUG_sparsity", "paper": 17.7, "spread": 0.1}]
     side = analysis.table1_side_by_side(t1, paper)
     assert list(side["method"]) == t1.methods and side.loc[0, "Win %, paper"] == "40.9 ± 1.68"
     assert side.loc[0, "LSC median (75th, 25th), paper"].startswith("1.50 (nan")
+    smug = t1.row("SMUG")
+    assert side.loc[0, "Win %, ours"] == f"{smug['Win %']:.1f} ± {smug['± (95%)']:.2f}"
+    assert side.loc[0, "sparsity %, paper"] == "17.7 ± 0.10" and side.loc[0, "sparsity %, ours"] == (
+        f"{smug['sparsity %']:.1f} ± {smug['sparsity ±']:.2f}")
+    assert side.loc[1, "Win %, paper"] == "–"  # SMUG_base has no paper row here
+    assert t1.spreads["SMUG_win"] == smug["± (95%)"] and set(t1.spreads) <= set(t1.ours)
     why = analysis.table1_reasons(t1.methods, net_name="tiny", kernel="3x3", paper_backbone=False, n_images=2,
                                   n_thresholds=4, ig_steps=4, optbox_cells=5, optbox_min_cells=1,
                                   setting=analysis.smug_setting("reference", 0.0), k=12)

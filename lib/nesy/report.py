@@ -6,12 +6,15 @@ Everything in that file except ``wall_time_s`` is reproducible: same parameters,
 same machine, same JSON.
 
 Paper values live in ``lib/nesy/paper_values/<chapter>.yaml``: per table a title, where in
-the paper the numbers are, a tolerance, and rows ``{key, label, paper}``.
+the paper the numbers are, a tolerance, and rows ``{key, label, paper}``, a row with an
+optional ``bound`` (``at_least`` or ``at_most``) or ``spread`` (the paper's "±"; the table's
+``spread_kind`` says what it is: a std, a 95% interval, an error bar).
 """
 from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import platform
 import time
@@ -23,7 +26,7 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 import yaml
 
-from nesy import paths
+from nesy import checks, paths
 from nesy.data.atomic import atomic_write
 
 VERSIONED = ("nesy", "torch", "torchvision", "numpy", "scipy", "ltntorch", "pandas", "matplotlib")
@@ -99,7 +102,8 @@ class ChapterResults:
         return frame
 
     def compare(
-        self, key: str, ours: Mapping[str, float], reason: str | Mapping[str, str], variant: str | None = None
+        self, key: str, ours: Mapping[str, float], reason: str | Mapping[str, str], variant: str | None = None, *,
+        spread: Mapping[str, float] | None = None, spread_kind: str = "std", digits: int = 2,
     ) -> pd.DataFrame:
         """Our numbers beside the paper's table ``key``, with a reason on each row that differs.
 
@@ -111,11 +115,29 @@ class ChapterResults:
         A paper row is a point value unless it has ``bound: at_least`` or ``bound: at_most``
         (the paper says "above 97 %"): a point row agrees when ``|ours - paper|`` is within the
         table's ``tolerance``; a bound row when ours is on the paper's side of the bound.
-        Returns a DataFrame with columns quantity, paper, ours, difference, note.
+        Returns a DataFrame with columns quantity, paper, ours, difference, note (in that
+        order; the paper and ours headers name their spread when one is shown).
+
+        Spreads are shown, never recorded (the results JSON is the same with or without them).
+        ``spread``: our spread per row key, of the kind ``spread_kind`` (e.g. ``"std"``,
+        ``"95% CI"``); like ``ours`` it may hold other keys, and rows not in it show our value
+        alone. The rows in it show ours as ``"mean ± spread"`` (:func:`plus_minus`, ``digits``
+        decimals) and the column is headed ``"ours (± <spread_kind>)"``. A paper row with a
+        ``spread`` is shown as ``"paper ± spread"`` (:func:`paper_text`) and the column is
+        headed ``"paper (± <the table's spread_kind>)"``.
         """
         table = paper_values(self.chapter)["tables"][key]
         tolerance = float(table.get("tolerance", 0.0))
         reasons = dict(reason) if isinstance(reason, Mapping) else {"*": reason}
+        headers = {"paper": "paper", "ours": "ours"}
+        if _has_spread(table):
+            if not isinstance(table.get("spread_kind"), str) or not table["spread_kind"]:
+                raise ValueError(f"paper table {key!r} has rows with a spread but no spread_kind (what its ± is, e.g. 'std', '95% CI')")
+            headers["paper"] = f"paper (± {table['spread_kind']})"
+        if spread:
+            if not isinstance(spread_kind, str) or not spread_kind:
+                raise ValueError(f"spread_kind must be a non-empty text saying what our ± is (e.g. 'std', '95% CI'), got {spread_kind!r}")
+            headers["ours"] = f"ours (± {spread_kind})"
         rows = []
         for row in table["rows"]:
             if row["key"] not in ours:
@@ -152,28 +174,43 @@ class ChapterResults:
                     "note": note,
                 }
             )
+        frame = pd.DataFrame(rows)
+        frame["paper"] = [paper_text(r, digits) for r in table["rows"]]
+        if spread:
+            frame["ours"] = pd.Series([plus_minus(r["ours"], spread[r["key"]], digits) if r["key"] in spread else r["ours"]
+                                       for r in rows], dtype=object)
         self.comparisons.append(
             {
                 "table": key, "variant": variant, "title": table["title"] + (f" ({variant})" if variant else ""),
                 "where": table["where"], "tolerance": tolerance, "rows": _plain(rows),
             }
         )
-        frame = pd.DataFrame(rows)
-        frame["paper"] = [_paper_text(r) for r in rows]
-        return frame.drop(columns=["key", "bound", "agrees"])
+        return frame.drop(columns=["key", "bound", "agrees"]).rename(columns=headers)
 
     def compare_variants(self, key: str, variants: Mapping[str, tuple[Mapping[str, float], str | Mapping[str, str]]],
-                         also: Mapping[str, Mapping[str, float]] | None = None) -> pd.DataFrame:
+                         also: Mapping[str, Mapping[str, float]] | None = None, *,
+                         spreads: Mapping[str, Mapping[str, float]] | None = None, spread_kind: str = "std",
+                         digits: int = 2) -> pd.DataFrame:
         """:meth:`compare` for each of our variants, ``{variant: (ours, reason)}`` (recorded in
         that order), shown as one table: the paper's column, one "ours, <variant>" column per
         variant, one column per ``also`` entry (``{column: {row key: value}}``, shown, not
-        compared), and the first variant's difference and note."""
-        frames = {name: self.compare(key, ours, reason, variant=name) for name, (ours, reason) in variants.items()}
+        compared), and the first variant's difference and note.
+
+        ``spreads``: ``{variant: {row key: spread}}`` of the kind ``spread_kind``, shown as in
+        :meth:`compare` (that variant's column headed ``"ours, <variant> (± <spread_kind>)"``);
+        shown, not recorded."""
+        unknown = sorted(set(spreads or {}) - set(variants))
+        if unknown:
+            raise KeyError(f"compare_variants({key!r}): spreads names variants that are not compared: {unknown}")
+        frames = {name: self.compare(key, ours, reason, variant=name, spread=(spreads or {}).get(name),
+                                     spread_kind=spread_kind, digits=digits)
+                  for name, (ours, reason) in variants.items()}
         first = next(iter(frames.values()))
         keys = [row["key"] for row in paper_values(self.chapter)["tables"][key]["rows"]]
-        table = first[["quantity", "paper"]].copy()
+        table = first.iloc[:, :2].copy()  # quantity and the paper's column (its header may name its spread)
         for name, frame in frames.items():
-            table[f"ours, {name}"] = frame["ours"].to_numpy()
+            header = frame.columns[2]  # "ours" or "ours (± <spread_kind>)"
+            table[f"ours, {name}" + header[len("ours"):]] = frame[header].to_numpy()
         for name, values in (also or {}).items():
             table[name] = [values[k] for k in keys]
         return table.assign(difference=first["difference"].to_numpy(), note=first["note"].to_numpy())
@@ -215,12 +252,90 @@ class ChapterResults:
         return path
 
 
-def _paper_text(row: Mapping) -> Any:
-    """The paper's value as a table cell: the number, or "≥ 97" for a bound."""
+MISSING = "–"  # how a table shows a missing number (as :func:`show` does)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, numbers.Real) and not math.isfinite(value))
+
+
+def plus_minus(mean: float | None, spread: float | None = None, digits: int = 2, spread_digits: int | None = None) -> str:
+    """A value with its spread as one table cell: ``"mean ± spread"``.
+
+    ``mean`` is shown with ``digits`` decimals (a missing mean, None or NaN, as "–", as
+    :func:`show` shows a missing number); ``spread`` (>= 0: a std, an interval's half-width;
+    the column header says which) with ``spread_digits`` decimals (default ``digits``). A
+    missing spread (None or NaN) shows the mean alone.
+
+    >>> plus_minus(98.48, 0.01)
+    '98.48 ± 0.01'
+    >>> plus_minus(40.9, 1.68, digits=1, spread_digits=2)
+    '40.9 ± 1.68'
+    >>> plus_minus(97.5), plus_minus(97.5, float("nan")), plus_minus(float("nan"), 0.1)
+    ('97.50', '97.50', '–')
+    >>> plus_minus(97.5, -1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: spread must be a number >= 0 (or None or NaN for no spread), got -1.0
+    """
+    digits = checks.integer("digits", digits, low=0)
+    spread_digits = digits if spread_digits is None else checks.integer("spread_digits", spread_digits, low=0)
+    mean, spread = (x.item() if hasattr(x, "item") else x for x in (mean, spread))
+    if not _missing(spread) and not (isinstance(spread, numbers.Real) and spread >= 0):
+        raise ValueError(f"spread must be a number >= 0 (or None or NaN for no spread), got {spread!r}")
+    if _missing(mean):
+        return MISSING
+    shown = f"{mean:.{digits}f}"
+    return shown if _missing(spread) else f"{shown} ± {spread:.{spread_digits}f}"
+
+
+def plus_minus_column(means, spreads, digits: int = 2, spread_digits: int | None = None) -> list[str]:
+    """:func:`plus_minus` of each (mean, spread) pair of two equally long sequences (e.g. a
+    frame's ``x_mean`` and ``x_std`` columns), as a column of cells.
+
+    >>> plus_minus_column([97.2, 9.84], [0.06, None])
+    ['97.20 ± 0.06', '9.84']
+    """
+    means, spreads = list(means), list(spreads)
+    if len(means) != len(spreads):
+        raise ValueError(f"spreads must have one value per mean ({len(means)}), got {len(spreads)}")
+    return [plus_minus(m, s, digits, spread_digits) for m, s in zip(means, spreads)]
+
+
+def _decimals(value: float) -> int:
+    """The decimals of ``value`` as written (the shortest repr): 0.004 -> 3, 0.1 -> 1, 2.0 -> 0."""
+    text = repr(float(value))
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return max(0, len(mantissa.partition(".")[2].rstrip("0")) - int(exponent))
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def paper_text(row: Mapping, digits: int = 2, spread_digits: int | None = None) -> Any:
+    """The paper's value of a paper-values row as a table cell: "≥ 97" for a bound, the number
+    for a point value, and ``"paper ± spread"`` (:func:`plus_minus`) when the row has a
+    ``spread``; the spread keeps the decimals the paper gives it if they are more than
+    ``spread_digits`` (default ``digits``), so a quoted 0.004 is not shown as 0.00.
+
+    >>> paper_text({"paper": 97.0, "bound": "at_least"}), paper_text({"paper": 9.83})
+    ('≥ 97', 9.83)
+    >>> paper_text({"paper": 94.23, "spread": 0.1}), paper_text({"paper": 9.84, "spread": 0.004})
+    ('94.23 ± 0.10', '9.84 ± 0.004')
+    """
     prefix = {"at_least": "≥ ", "at_most": "≤ "}.get(row.get("bound"))
-    return f"{prefix}{row['paper']:g}" if prefix else row["paper"]
+    if prefix:
+        return f"{prefix}{row['paper']:g}"
+    if _missing(row.get("spread")):
+        return row["paper"]
+    spread_digits = digits if spread_digits is None else spread_digits
+    return plus_minus(row["paper"], row["spread"], digits, max(spread_digits, _decimals(row["spread"])))
+
+
+def _has_spread(table: Mapping) -> bool:
+    """Whether a paper table shows a spread on a row (a point row with a ``spread``)."""
+    return any(not _missing(r.get("spread")) and not r.get("bound") for r in table["rows"])
 
 
 def show(frame: pd.DataFrame, decimals: int = 2):
     """A DataFrame styled for the book: fixed decimals, no index."""
-    return frame.style.format(precision=decimals, na_rep="–").hide(axis="index")
+    return frame.style.format(precision=decimals, na_rep=MISSING).hide(axis="index")

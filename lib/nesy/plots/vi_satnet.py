@@ -63,7 +63,7 @@ def table1_curves(tables: Mapping[str, pd.DataFrame], paper_rows: Mapping) -> pl
                           color=colour, label=f"ours, {label}")
         for key, label in (("table1_with", "with re-generation"), ("table1_without", "without")):
             axis.errorbar(t.mask_ratio, [r["paper"] for r in paper_rows[key]["rows"]],
-                          yerr=[r["paper_std"] for r in paper_rows[key]["rows"]], ls="--", marker="x", capsize=3,
+                          yerr=[r["spread"] for r in paper_rows[key]["rows"]], ls="--", marker="x", capsize=3,
                           color="tab:blue" if key == "table1_with" else "tab:orange", alpha=0.6, label=f"paper, {label}")
         axis.set(xlabel="mask ratio (%)", title=f"C: {head}")
     axes[0].set_ylabel("accuracy (%)")

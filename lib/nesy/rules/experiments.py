@@ -17,7 +17,8 @@ from nesy.rules import patch_pipeline
 
 __all__ = [
     "NAMES", "PERCENT", "HEURISTIC_TEXT", "PAPER_FIGURES", "fer2013_usages", "load", "dataset_row", "fer2013_happy",
-    "fer2013_sharpness_rows", "sharpness_text", "pipeline_settings", "branch_text", "patch_row", "accuracy_row",
+    "fer2013_sharpness_rows", "sharpness_text", "pipeline_settings", "branch_text", "patch_row", "baseline_test_mean",
+    "accuracy_row",
     "majority_share", "second_model_reason", "versus_text", "ruleset_rows", "heuristic_text", "methodology_rows",
     "second_model_text", "fidelity_gap_text", "found_reason", "antecedents_reason", "figure_choices", "rule_title",
     "figure_row", "widget_start",
@@ -133,7 +134,9 @@ def patch_row(name: str, r) -> dict:
     }
 
 
-def _baseline_test(baselines: Sequence[dict]) -> float:
+def baseline_test_mean(baselines: Sequence[dict]) -> float:
+    """The mean test accuracy (%) of the image branch alone over its runs (`baselines`: one
+    :func:`~nesy.rules.patch_pipeline.baseline` result dict a run)."""
     return patch_pipeline.mean_std(b["test_accuracy"] for b in baselines)[0]
 
 
@@ -164,7 +167,7 @@ def second_model_reason(name: str, r, baselines: Sequence[dict], split_size: int
     text = (f"{branch_text(s)}, on {len(r.train_labels):,} {NAMES[name]} images for {s.second_epochs} epoch"
             f"{'s' if s.second_epochs != 1 else ''} (paper: VGG-16 trained with the rest on all "
             f"{split_size:,} training images at 224x224, 80 epochs)")
-    b_test = _baseline_test(baselines)
+    b_test = baseline_test_mean(baselines)
     if b_test < 92.0:
         text += f"; the image branch alone reaches {b_test:.1f}% test accuracy here"
         gain = numbers[f"{name}_frozen_last_doubling_gain"]

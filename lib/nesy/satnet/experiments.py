@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from nesy import checks, report
 from nesy.data import cached_tensors
 from nesy.satnet.agreement import mask_sweep
 from nesy.satnet.features import extract_features
@@ -230,9 +231,11 @@ def table1_numbers(tables: Mapping[str, pd.DataFrame], ratios=(10, 40, 60, 80),
             for tag, t in tables.items() for r in ratios for column in columns}
 
 
-def table1_ours(table: pd.DataFrame, columns=("without", "with")) -> dict:
-    """``{f"{column}_{mask %}": mean accuracy}`` of a Table 1 frame, the keys of the paper's table."""
-    return {f"{column}_{r}": float(v) for column in columns for r, v in zip(table.mask_ratio, table[f"{column}_mean"])}
+def table1_ours(table: pd.DataFrame, columns=("without", "with"), statistic: str = "mean") -> dict:
+    """``{f"{column}_{mask %}": value}`` of a Table 1 frame, the keys of the paper's table: the
+    mean accuracy over the masks, or with ``statistic="std"`` its std over the masks."""
+    checks.one_of("statistic", statistic, ("mean", "std"))
+    return {f"{column}_{r}": float(v) for column in columns for r, v in zip(table.mask_ratio, table[f"{column}_{statistic}"])}
 
 
 def table1_reasons(ours: Mapping, pooled_ours: Mapping, *, why_head: str, sample: str, scale: str,
@@ -252,21 +255,19 @@ def table1_reasons(ours: Mapping, pooled_ours: Mapping, *, why_head: str, sample
                          "without_10": why_clean, "without_80": why_row("without_80")}}
 
 
-def _pm(means, stds, digits=2) -> list[str]:
-    return [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(means, stds)]
-
-
-def paper_side(table: pd.DataFrame, paper_rows: Mapping, without: pd.DataFrame, with_regen: pd.DataFrame) -> pd.DataFrame:
-    """Table 1's main rows beside the paper's (``paper_rows``: the paper YAML's tables), with the
-    differences of :meth:`report.ChapterResults.compare`'s frames `without` and `with_regen`."""
-    paper = lambda key: [f"{r['paper']:.2f} ± {r['paper_std']}" for r in paper_rows[key]["rows"]]
+def paper_side(table: pd.DataFrame, without: pd.DataFrame, with_regen: pd.DataFrame) -> pd.DataFrame:
+    """Table 1's main rows beside the paper's, from :meth:`report.ChapterResults.compare`'s frames
+    `without` and `with_regen` (compared with ``spread=table1_ours(table, statistic="std")``):
+    their paper and ours cells ("mean ± spread") and differences, with our raw baseline
+    (:func:`report.plus_minus`) and the agreement counts of `table`."""
+    paper, ours = (lambda frame: frame.iloc[:, 1].to_numpy()), (lambda frame: frame.iloc[:, 2].to_numpy())
     return pd.DataFrame({
         "mask %": table.mask_ratio,
-        "paper w/o": paper("table1_without"),
-        "ours w/o": _pm(table.without_mean, table.without_std),
-        "ours w/o, raw": _pm(table.without_raw_mean, table.without_raw_std),
-        "paper with": paper("table1_with"),
-        "ours with": _pm(table.with_mean, table.with_std),
+        "paper w/o": paper(without),
+        "ours w/o": ours(without),
+        "ours w/o, raw": report.plus_minus_column(table.without_raw_mean, table.without_raw_std),
+        "paper with": paper(with_regen),
+        "ours with": ours(with_regen),
         "Δ w/o": without.difference.round(2), "Δ with": with_regen.difference.round(2),
         "none agree": table.none_agree,
         "several agree": table.several_agree,

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from nesy import models
+from nesy import models, report
 from nesy import saliency_metrics as sm
 
 from .attribution import first_layer_ig, top_k_neurons
@@ -91,12 +91,14 @@ def topk_overlap(coarse: torch.Tensor, finer: torch.Tensor, k: int, top_k_rule: 
 class Table1:
     """Table 1 over n images. scores: method -> n best LSCs (NaN: no box); rows: one dict per
     method (the displayed table); ours: the values :meth:`~nesy.report.ChapterResults.compare`
-    reads (``<method>_median``, ``_p75``, ``_p25``, ``_win``, ``_sparsity``)."""
+    reads (``<method>_median``, ``_p75``, ``_p25``, ``_win``, ``_sparsity``); spreads: the
+    95% half-widths of ours' ``_win`` and ``_sparsity`` values (its ``spread``, shown only)."""
 
     methods: list[str]
     scores: dict[str, list[float]]
     rows: list[dict] = field(default_factory=list)
     ours: dict[str, float] = field(default_factory=dict)
+    spreads: dict[str, float] = field(default_factory=dict)
 
     @property
     def win_methods(self) -> list[str]:
@@ -128,29 +130,40 @@ def table1(evaluations) -> Table1:
                          "no box (empty map)": int(np.isnan(scores[m]).sum())})
         out.ours.update({f"{m}_median": median, f"{m}_p75": p75, f"{m}_p25": p25})
         if m != "OPTBOX":
-            out.ours[f"{m}_win"] = win
+            out.ours[f"{m}_win"], out.spreads[f"{m}_win"] = win, win_ci
         if not maps_only:
-            out.ours[f"{m}_sparsity"] = mean_sp
+            out.ours[f"{m}_sparsity"], out.spreads[f"{m}_sparsity"] = mean_sp, ci_sp
     return out
+
+
+SPREAD_DIGITS = 2  # the paper's Table 1 gives its 95% intervals with two decimals
+
+
+def _paper_cell(row: dict, digits: int) -> str:
+    """A paper-values row (``{}``: none) as text: the value and its 95% interval, "–" for none."""
+    cell = report.paper_text(row, digits, spread_digits=SPREAD_DIGITS) if row else report.MISSING
+    return cell if isinstance(cell, str) else report.plus_minus(cell, None, digits)
 
 
 def table1_side_by_side(table: Table1, paper_rows: list[dict]) -> pd.DataFrame:
     """Table 1's rows beside the paper's (`paper_rows`: the paper-values rows, each with ``key``,
-    ``paper`` and for Win % ``ci``), formatted as text, one row per method."""
+    ``paper`` and for Win % and sparsity its 95% half-width ``spread``), formatted as text, one
+    row per method: Win % and sparsity as "mean ± 95% half-width" (:func:`nesy.report.plus_minus`),
+    with one decimal and the interval with two, as the paper prints them."""
     by_key = {r["key"]: r for r in paper_rows}
     side = []
     for m in table.methods:
-        def paper(key, what="paper"):
-            return by_key.get(f"{m}_{key}", {}).get(what, NAN)
+        def paper(key):
+            return by_key.get(f"{m}_{key}", {}).get("paper", NAN)
         row = table.row(m)
         side.append({
             "method": m,
             "LSC median (75th, 25th), paper": f"{paper('median'):.2f} ({paper('p75'):.2f}, {paper('p25'):.2f})",
             "ours": f"{row['LSC median']:.2f} ({row['75th pct']:.2f}, {row['25th pct']:.2f})",
-            "Win %, paper": "-" if m == "OPTBOX" else f"{paper('win'):.1f} ± {paper('win', 'ci'):.2f}",
-            "Win %, ours": "-" if m == "OPTBOX" else f"{row['Win %']:.1f} ± {row['± (95%)']:.1f}",
-            "sparsity %, paper": "-" if m in MAP_METHODS else f"{paper('sparsity'):.1f}",
-            "sparsity %, ours": "-" if m in MAP_METHODS else f"{row['sparsity %']:.1f}",
+            "Win %, paper": "-" if m == "OPTBOX" else _paper_cell(by_key.get(f"{m}_win", {}), 1),
+            "Win %, ours": "-" if m == "OPTBOX" else report.plus_minus(row["Win %"], row["± (95%)"], 1, SPREAD_DIGITS),
+            "sparsity %, paper": "-" if m in MAP_METHODS else _paper_cell(by_key.get(f"{m}_sparsity", {}), 1),
+            "sparsity %, ours": "-" if m in MAP_METHODS else report.plus_minus(row["sparsity %"], row["sparsity ±"], 1, SPREAD_DIGITS),
         })
     return pd.DataFrame(side)
 

@@ -64,6 +64,18 @@ def test_scoreboard_lists_every_comparison(book):
     assert "| – | – |" in page  # the missing Q4 crossing is shown as a dash, not a number
 
 
+def test_scoreboard_shows_a_bound_as_the_chapters_tables_do(book):
+    """A paper row that is a bound reads "≥ 97" on the scoreboard, as report.paper_text writes it."""
+    results = report.ChapterResults("patch_rules", {"profile": "smoke", "seed": 0})
+    ours = {key: 95.0 for key in ("mnist_train", "cifar10_train", "fer2013_train")}
+    ours |= {key: 93.0 for key in ("mnist_test", "cifar10_test", "fer2013_test")}
+    results.compare("second_model", ours, "scale")
+    results.save()
+    page = scoreboard.write(book).read_text()
+    assert "| MNIST train (paper: above 97) | ≥ 97 | 95.00 |" in page
+    assert "| CIFAR-10 test (paper: above 92) | ≥ 92 | 93.00 |" in page
+
+
 def test_scoreboard_ignores_stray_files_and_names_a_corrupt_one(book):
     from nesy import claims
 

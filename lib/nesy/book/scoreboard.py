@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nesy import claims, paths
 from nesy.data.atomic import atomic_write
-from nesy.report import paper_values
+from nesy.report import paper_text, paper_values
 
 HEADER = """\
 # Scoreboard
@@ -45,8 +45,7 @@ def chapter_section(results: dict) -> str:
         lines += [f"### {comparison['title']}", "", f"Paper: {comparison['where']}.", ""]
         lines += ["| quantity | paper | ours | difference | note |", "|---|---|---|---|---|"]
         for row in comparison["rows"]:
-            paper_value = {"at_least": "≥ ", "at_most": "≤ "}.get(row.get("bound"), "") + _cell(row["paper"])
-            cells = [row["quantity"], paper_value, row["ours"], row["difference"], row["note"]]
+            cells = [row["quantity"], paper_text(row), row["ours"], row["difference"], row["note"]]
             lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
         lines.append("")
     return "\n".join(lines)

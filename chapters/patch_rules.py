@@ -255,7 +255,7 @@ for name, r in runs.items():
         results.number(f"{name}_{key}", value)
     results.number(f"{name}_baseline_test", accuracy_rows[-1]["image branch alone test (mean)"])
 results.table("baseline_runs", [{"dataset": experiments.NAMES[n], **b} for n, bs in baselines.items() for b in bs])
-report.show(results.table("accuracy", accuracy_rows), 2)
+report.show(report.plus_minus_frame(results.table("accuracy", accuracy_rows)), 2)
 
 # %%
 majority, gaps = {}, {}

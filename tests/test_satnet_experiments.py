@@ -138,7 +138,9 @@ def test_table1_frames_and_reasons():
     assert side["ours w/o, raw"][9] == "10.00 ± 10.00" and side["Δ w/o"][0] == round(1.0 - 97.2, 2)
     assert (vi.head_ablation(main, pooled)["flatten − pooled, with"] == -1.0).all()
     other = pooled.assign(K=[5] * 10)
-    assert list(vi.layer_side(main, other, PAPER, "blocks", "head").columns)[2:4] == ["w/o, blocks (main)", "w/o, head"]
+    layers = vi.layer_side(main, other, PAPER, "blocks", "head")
+    assert list(layers.columns)[2:4] == ["w/o, blocks (main)", "w/o, head"]
+    assert layers["paper w/o"][0] == "90.00 ± 0.10" and layers["with, blocks (main)"][0] == "1.00 ± 1.00"
     text = vi.layer_table_sentence(main, other, "blocks", "head", 30)
     assert text.startswith("on the `head` map (K = 5; 30 val images") and text.endswith("on the main `blocks` map")
 

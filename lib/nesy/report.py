@@ -46,6 +46,13 @@ def versions() -> dict[str, str]:
         found["torch_threads"] = str(torch.get_num_threads())
     except ImportError:
         pass
+    try:
+        from nesy import kernels
+
+        capability, width = kernels.cpu_capability()
+        found["nesy_kernels"] = f"{capability} ({width} doubles a vector)"
+    except ImportError:
+        pass
     return found
 
 
@@ -300,6 +307,25 @@ def plus_minus_column(means, spreads, digits: int = 2, spread_digits: int | None
     if len(means) != len(spreads):
         raise ValueError(f"spreads must have one value per mean ({len(means)}), got {len(spreads)}")
     return [plus_minus(m, s, digits, spread_digits) for m, s in zip(means, spreads)]
+
+
+def plus_minus_frame(frame: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """``frame`` for display with each pair of columns ``"X (mean)"`` and ``"X (std)"`` shown as
+    one column ``"X (mean ± std)"`` (:func:`plus_minus_column`) where the mean was; the other
+    columns unchanged.
+
+    >>> plus_minus_frame(pd.DataFrame({"a": [1], "b (mean)": [97.21], "b (std)": [0.5]}))
+       a b (mean ± std)
+    0  1   97.21 ± 0.50
+    """
+    shown = {}
+    for column in frame.columns:
+        base = column[: -len(" (mean)")] if column.endswith(" (mean)") else None
+        if base is not None and f"{base} (std)" in frame.columns:
+            shown[f"{base} (mean ± std)"] = plus_minus_column(frame[column], frame[f"{base} (std)"], digits)
+        elif not (column.endswith(" (std)") and f"{column[: -len(' (std)')]} (mean)" in frame.columns):
+            shown[column] = frame[column]
+    return pd.DataFrame(shown, index=frame.index)
 
 
 def _decimals(value: float) -> int:

@@ -288,16 +288,18 @@ def head_ablation(main: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
 
 
 def layer_side(main: pd.DataFrame, other: pd.DataFrame, paper_rows: Mapping, layer: str, other_layer: str) -> pd.DataFrame:
-    """Table 1 on another feature layer beside the main layer's rows and the paper's."""
-    paper = lambda key: [r["paper"] for r in paper_rows[key]["rows"]]
+    """Table 1 on another feature layer beside the main layer's rows and the paper's, each cell
+    "mean ± spread" (the paper's error, our std over the masks)."""
+    paper = lambda key: [report.paper_text(r) for r in paper_rows[key]["rows"]]
+    ours = lambda frame, column: report.plus_minus_column(frame[f"{column}_mean"], frame[f"{column}_std"])
     return pd.DataFrame({
         "mask %": main.mask_ratio,
         "paper w/o": paper("table1_without"),
-        f"w/o, {layer} (main)": main.without_mean.round(2),
-        f"w/o, {other_layer}": other.without_mean.round(2),
+        f"w/o, {layer} (main)": ours(main, "without"),
+        f"w/o, {other_layer}": ours(other, "without"),
         "paper with": paper("table1_with"),
-        f"with, {layer} (main)": main.with_mean.round(2),
-        f"with, {other_layer}": other.with_mean.round(2),
+        f"with, {layer} (main)": ours(main, "with"),
+        f"with, {other_layer}": ours(other, "with"),
     })
 
 

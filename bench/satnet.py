@@ -35,7 +35,7 @@ import time
 
 import torch  # noqa: E402
 
-from nesy.satnet import init_clauses, reference, uniform_vector, unit_vectors  # noqa: E402
+from nesy.satnet import init_clauses, uniform_vector, unit_vectors  # noqa: E402
 from nesy.satnet.function import _backend  # noqa: E402
 
 SHAPES = {"mnist": (25, 320, 16), "imagenette": (49, 500, 512)}

@@ -3,7 +3,6 @@ failing chapter stops with its cell shown, and the HTML builds with the widget s
 import json
 import os
 import re
-import shutil
 from unittest import mock
 
 import nbformat

@@ -20,7 +20,6 @@ from nesy import saliency_metrics as sm
 from nesy.checks import one_of
 
 from .attribution import first_layer_ig
-from .linear import AffineConv
 from .pipeline import SmugExplanation, explain_from_attributions
 
 METHODS = ("SMUG", "SMUG_base", "GROUNDTRUTH", "IG", "GRADCAM", "CENTERBOX", "MAXBOX", "OPTBOX")

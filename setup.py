@@ -8,6 +8,28 @@ from pathlib import Path
 
 from setuptools import setup
 
+# Compile flags per CPU capability, as ATen compiles its cpu/ kernels (cmake/Codegen.cmake): the
+# kernels' at::vec::Vectorized is then that capability's (AVX512: 8 doubles a vector, AVX2: 4).
+CAPABILITY_FLAGS = {
+    "AVX512": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mfma", "-DCPU_CAPABILITY=AVX512",
+               "-DCPU_CAPABILITY_AVX512"],
+    "AVX2": ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"],
+}
+
+
+def capability_flags() -> list[str]:
+    """Flags for the capability torch's own kernels use on the build machine.
+
+    The extension is built where it runs (``pip install -e .``), so it takes the widest vector
+    ISA torch dispatches to here; ``ATEN_CPU_CAPABILITY=default`` (torch's own switch) builds
+    the portable DEFAULT kernels (at::vec's plain arrays), e.g. for a machine without AVX2.
+    Anything else torch reports (SVE, VSX, DEFAULT) builds DEFAULT.
+    """
+    import torch
+
+    return CAPABILITY_FLAGS.get(torch.backends.cpu.get_cpu_capability(), [])
+
+
 sources = sorted(str(path) for path in Path("csrc").rglob("*.cpp"))
 ext_modules, cmdclass = [], {}
 if sources:
@@ -17,7 +39,7 @@ if sources:
         CppExtension(
             "nesy._C",
             sources,
-            extra_compile_args=["-O3", "-fopenmp"],
+            extra_compile_args=["-O3", "-fopenmp", "-Wno-unknown-pragmas", "-Wno-maybe-uninitialized", *capability_flags()],
             extra_link_args=["-fopenmp"],
         )
     ]

@@ -68,6 +68,36 @@ def test_kernel_equals_twin(case):
     assert bool((infok[:, 2] <= infok[:, 1]).all())
 
 
+def _doubles_per_vector() -> int:
+    from nesy import kernels
+
+    return kernels.cpu_capability()[1]
+
+
+@pytest.mark.parametrize("rows_per_width", [(0, -1), (0, 1), (1, 0), (1, 1), (2, 3), (4, 0), (4, 1), (5, 3)])
+def test_kernel_equals_twin_around_the_vector_width(rows_per_width):
+    """Sweep spans of whole vectors, a vector and a tail, and past the 4 kept in registers (widths
+    of the build's at::vec): k = vectors * width + extra, random starts so the span reaches k."""
+    vectors, extra = rows_per_width
+    k = max(1, vectors * _doubles_per_vector() + extra)
+    S, V0, is_output, order, grad = problem(2, k + 6, k, 12, k + 2, 11, 0, True)
+    kw = dict(max_iter=40, eps=1e-6, prox_lam=1e-2)
+    V, info, dS, dV = run("reference", S, V0, is_output, order, grad, **kw)
+    Vk, infok, dSk, dVk = run("kernel", S, V0, is_output, order, grad, **kw)
+    assert torch.equal(info[:, [0, 1, 3, 4]], infok[:, [0, 1, 3, 4]])
+    torch.testing.assert_close(Vk, V, rtol=0, atol=1e-12)
+    torch.testing.assert_close(dSk, dS, rtol=1e-10, atol=1e-11)
+    torch.testing.assert_close(dVk, dV, rtol=1e-10, atol=1e-11)
+
+
+def test_kernels_report_the_capability_they_were_built_for():
+    from nesy import kernels, report
+
+    capability, width = kernels.cpu_capability()
+    assert (capability, width) in {("AVX512", 8), ("AVX2", 4), ("DEFAULT", 4), ("DEFAULT", 2)}
+    assert capability in report.versions()["nesy_kernels"]
+
+
 @pytest.mark.parametrize("case", ["small-span", "zero-inputs", "random-starts"])
 def test_stock_layout_equals_twin(case):
     B, N, k, m, n_out, seed, zeros, random_starts = CASES[case]

@@ -5,6 +5,8 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/cpu/vec/functional.h>
+#include <ATen/cpu/vec/vec.h>
 
 #include <algorithm>
 #include <cmath>
@@ -95,52 +97,54 @@ inline void axpy(T* __restrict__ y, T a, const T* __restrict__ x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// out[0:d] = base[0:d] + sum_{q<n} c[q] X[q*stride : q*stride + d] (base may be null or alias
-// out). The sums stay in 16-byte vector registers, in two chains over q, instead of
-// round-tripping through memory once per q: the short rows of the mixing method are
-// latency-bound, not flop-bound.
+// The SIMD vector of T for the CPU capability this extension is compiled for: setup.py builds it
+// for the capability torch's own kernels use on the build machine (AVX512: 8 doubles, AVX2: 4,
+// DEFAULT: at::vec's portable 4-double array), as ATen compiles its cpu/ kernels once per
+// capability; nesy._C.cpu_capability names it.
 template <typename T>
-struct Vec16 {
-  typedef T type __attribute__((vector_size(16)));
-  static constexpr int width = 16 / sizeof(T);
-  static type load(const T* p) {
-    type v;
-    __builtin_memcpy(&v, p, sizeof(v));
-    return v;
-  }
-  static void store(T* p, type v) { __builtin_memcpy(p, &v, sizeof(v)); }
-};
+using Vec = at::vec::Vectorized<T>;
 
+// Sum of the lanes of v.
+template <typename T>
+inline T lane_sum(const Vec<T>& v) {
+  return at::vec::vec_reduce_all<T>([](Vec<T>& a, Vec<T>& b) { return a + b; }, v);
+}
+
+// out[0:d] = base[0:d] + sum_{q<n} c[q] X[q*stride : q*stride + d] (base may be null or alias
+// out). The sums stay in vector registers, in two chains over q, instead of round-tripping
+// through memory once per q: the short rows of the mixing method are latency-bound, not
+// flop-bound.
 template <typename T, int NV>
 inline void combo_block(int64_t n, int64_t stride, int64_t l0, const T* __restrict__ c, const T* base,
                         const T* __restrict__ X, T* out) {
-  typedef Vec16<T> V;
-  constexpr int W = V::width;
-  typename V::type s0[NV], s1[NV];
+  using V = Vec<T>;
+  constexpr int W = V::size();
+  V s0[NV], s1[NV];
   for (int j = 0; j < NV; ++j) {
-    s0[j] = base ? V::load(base + l0 + j * W) : typename V::type{};
-    s1[j] = typename V::type{};
+    s0[j] = base ? V::loadu(base + l0 + j * W) : V(T(0));
+    s1[j] = V(T(0));
   }
   int64_t q = 0;
   for (; q + 1 < n; q += 2) {
-    const T c0 = c[q], c1 = c[q + 1];
+    const V c0(c[q]), c1(c[q + 1]);
     const T* x0 = X + q * stride + l0;
     const T* x1 = x0 + stride;
     for (int j = 0; j < NV; ++j) {
-      s0[j] += c0 * V::load(x0 + j * W);
-      s1[j] += c1 * V::load(x1 + j * W);
+      s0[j] = at::vec::fmadd(c0, V::loadu(x0 + j * W), s0[j]);
+      s1[j] = at::vec::fmadd(c1, V::loadu(x1 + j * W), s1[j]);
     }
   }
   if (q < n) {
+    const V c0(c[q]);
     const T* x0 = X + q * stride + l0;
-    for (int j = 0; j < NV; ++j) s0[j] += c[q] * V::load(x0 + j * W);
+    for (int j = 0; j < NV; ++j) s0[j] = at::vec::fmadd(c0, V::loadu(x0 + j * W), s0[j]);
   }
-  for (int j = 0; j < NV; ++j) V::store(out + l0 + j * W, s0[j] + s1[j]);
+  for (int j = 0; j < NV; ++j) (s0[j] + s1[j]).store(out + l0 + j * W);
 }
 
 template <typename T>
 inline void combo(int64_t n, int64_t d, int64_t stride, const T* c, const T* base, const T* X, T* out) {
-  constexpr int W = Vec16<T>::width;
+  constexpr int W = Vec<T>::size();
   int64_t l0 = 0;
   for (; l0 + 4 * W <= d; l0 += 4 * W) combo_block<T, 4>(n, stride, l0, c, base, X, out);
   switch ((d - l0) / W) {

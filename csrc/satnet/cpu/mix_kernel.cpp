@@ -53,39 +53,38 @@ bool gs_append(const T* x, int64_t d, T nx, T* Q, int64_t& r, int64_t cap, T* c,
   return true;
 }
 
-// Sweep dimensions are padded to a multiple of 4 (zeros stay zero) for whole SIMD vectors.
-inline int64_t padded(int64_t d) { return (d + 3) & ~int64_t(3); }
+// Sweep dimensions are padded to whole SIMD vectors of T (zeros stay zero).
+template <typename T>
+inline int64_t padded(int64_t d) {
+  constexpr int64_t W = Vec<T>::size();
+  return (d + W - 1) / W * W;
+}
 
-// Row p of the field, out = base + sum_q c_q X_q for NV whole 16-byte vectors (dp = NV * W),
-// kept in registers for the caller (two chains over q, as combo()).
+// Row p of the field, out = base + sum_q c_q X_q for NV whole vectors (dp = NV * W), kept in
+// registers for the caller (two chains over q, as combo()).
 template <typename T, int NV>
 inline void field_regs(int64_t n, const T* __restrict__ c, const T* __restrict__ base, const T* __restrict__ X,
-                       typename Vec16<T>::type* out) {
-  typedef Vec16<T> V;
-  constexpr int W = V::width, dp = NV * W;
-  typename V::type s1[NV];
+                       Vec<T>* out) {
+  using V = Vec<T>;
+  constexpr int W = V::size(), dp = NV * W;
+  V s1[NV];
   for (int j = 0; j < NV; ++j) {
-    out[j] = V::load(base + j * W);
-    s1[j] = typename V::type{};
+    out[j] = V::loadu(base + j * W);
+    s1[j] = V(T(0));
   }
   int64_t q = 0;
   for (; q + 1 < n; q += 2) {
-    const T c0 = c[q], c1 = c[q + 1];
+    const V c0(c[q]), c1(c[q + 1]);
     for (int j = 0; j < NV; ++j) {
-      out[j] += c0 * V::load(X + q * dp + j * W);
-      s1[j] += c1 * V::load(X + (q + 1) * dp + j * W);
+      out[j] = at::vec::fmadd(c0, V::loadu(X + q * dp + j * W), out[j]);
+      s1[j] = at::vec::fmadd(c1, V::loadu(X + (q + 1) * dp + j * W), s1[j]);
     }
   }
-  if (q < n)
-    for (int j = 0; j < NV; ++j) out[j] += c[q] * V::load(X + q * dp + j * W);
-  for (int j = 0; j < NV; ++j) out[j] += s1[j];
-}
-
-template <typename T>
-inline T lane_sum(typename Vec16<T>::type v) {
-  T s = 0;
-  for (int i = 0; i < Vec16<T>::width; ++i) s += v[i];
-  return s;
+  if (q < n) {
+    const V c0(c[q]);
+    for (int j = 0; j < NV; ++j) out[j] = at::vec::fmadd(c0, V::loadu(X + q * dp + j * W), out[j]);
+  }
+  for (int j = 0; j < NV; ++j) out[j] = out[j] + s1[j];
 }
 
 // Forward update of output p: g_p = b_p + sum_q c_pq a_q; a_p <- -g_p / |g_p| unless |g_p| is
@@ -93,12 +92,12 @@ inline T lane_sum(typename Vec16<T>::type v) {
 template <typename T, int NV>
 inline T forward_update_regs(int64_t nO, int64_t p, const T* Coo, const T* Bin, const T* scale, T* A, T* gn,
                              char* degenerate) {
-  typedef Vec16<T> V;
-  constexpr int W = V::width, dp = NV * W;
-  typename V::type g[NV];
+  using V = Vec<T>;
+  constexpr int W = V::size(), dp = NV * W;
+  V g[NV];
   field_regs<T, NV>(nO, Coo + p * nO, Bin + p * dp, A, g);
-  typename V::type acc = g[0] * g[0];
-  for (int j = 1; j < NV; ++j) acc += g[j] * g[j];
+  V acc = g[0] * g[0];
+  for (int j = 1; j < NV; ++j) acc = at::vec::fmadd(g[j], g[j], acc);
   const T gnorm = std::sqrt(lane_sum<T>(acc));
   if (!(gnorm > scale[p])) {
     degenerate[p] = 1;
@@ -107,14 +106,14 @@ inline T forward_update_regs(int64_t nO, int64_t p, const T* Coo, const T* Bin, 
   }
   degenerate[p] = 0;
   gn[p] = gnorm;
-  const T inv = T(-1) / gnorm;
+  const V inv(T(-1) / gnorm);
   T* ap = A + p * dp;
-  typename V::type dacc{};
+  V dacc(T(0));
   for (int j = 0; j < NV; ++j) {
-    const typename V::type t = g[j] * inv;
-    const typename V::type dd = t - V::load(ap + j * W);
-    dacc += dd * dd;
-    V::store(ap + j * W, t);
+    const V t = g[j] * inv;
+    const V dd = t - V::loadu(ap + j * W);
+    dacc = at::vec::fmadd(dd, dd, dacc);
+    t.store(ap + j * W);
   }
   return gnorm * lane_sum<T>(dacc);
 }
@@ -146,12 +145,12 @@ inline T forward_update(int64_t nO, int64_t dp, int64_t p, const T* Coo, const T
 
 // Mixing sweeps in dp (padded) coordinates: A (nO x dp) holds the start and receives the
 // result; gn and degenerate per output. Returns the number of sweeps made. Short rows (up to
-// four 16-byte vectors) stay in registers through each update.
+// four SIMD vectors) stay in registers through each update.
 template <typename T>
 int64_t sweeps(int64_t nO, int64_t dp, const T* Coo, const T* Bin, const T* scale, int64_t max_iter, T eps, T* A,
                T* gn, char* degenerate) {
   std::vector<T> g(dp);
-  const int64_t nv = dp / Vec16<T>::width;
+  const int64_t nv = dp / Vec<T>::size();
   T eps_abs = 0;
   int64_t it = 0;
   while (it < max_iter) {
@@ -177,15 +176,15 @@ int64_t sweeps(int64_t nO, int64_t dp, const T* Coo, const T* Bin, const T* scal
 // Backward update of output p: u_p = inv * P_p (h_p + sum_q c_pq u_q), inv = -1 / (|g_p| + prox_lam).
 template <typename T, int NV>
 inline void backward_update_regs(int64_t nO, int64_t p, const T* Coo, const T* H, const T* A, T* U, T inv) {
-  typedef Vec16<T> V;
-  constexpr int W = V::width, dp = NV * W;
-  typename V::type s[NV];
+  using V = Vec<T>;
+  constexpr int W = V::size(), dp = NV * W;
+  V s[NV];
   field_regs<T, NV>(nO, Coo + p * nO, H + p * dp, U, s);
   const T* ap = A + p * dp;
-  typename V::type acc = V::load(ap) * s[0];
-  for (int j = 1; j < NV; ++j) acc += V::load(ap + j * W) * s[j];
-  const T c = lane_sum<T>(acc);
-  for (int j = 0; j < NV; ++j) V::store(U + p * dp + j * W, (s[j] - c * V::load(ap + j * W)) * inv);
+  V acc = V::loadu(ap) * s[0];
+  for (int j = 1; j < NV; ++j) acc = at::vec::fmadd(V::loadu(ap + j * W), s[j], acc);
+  const V c(lane_sum<T>(acc)), scale(inv);
+  for (int j = 0; j < NV; ++j) ((s[j] - c * V::loadu(ap + j * W)) * scale).store(U + p * dp + j * W);
 }
 
 template <typename T>
@@ -259,7 +258,7 @@ void forward_sample(const T* C, const T* V0b, const bool* is_out_b, const int64_
   info_b[kRank] = r;
   info_b[kDependent] = r < k ? dropped : 0;
   // 2. Constants: C among outputs, b_o = sum_{i in I} c_oi x_i, thresholds on |g_o|.
-  const int64_t dr = padded(r);
+  const int64_t dr = padded<T>(r);
   std::vector<T> Coo(nO * nO, T(0)), Bin(nO * dr, T(0)), scale(nO), ci(N, T(0));
   for (int64_t p = 0; p < nO; ++p) {
     const T* Co = C + outs[p] * N;
@@ -301,7 +300,7 @@ void forward_sample(const T* C, const T* V0b, const bool* is_out_b, const int64_
   std::vector<char> degenerate(nO, 0);
   std::vector<T> A;  // final output coordinates, stride dr
   if (r2 < r) {
-    const int64_t d2 = padded(r2);
+    const int64_t d2 = padded<T>(r2);
     std::vector<T> A2(nO * d2, T(0)), B2(nO * d2, T(0));
     for (int64_t p = 0; p < nO; ++p) {
       std::copy(c2.data() + row_of[p] * (r + 1), c2.data() + row_of[p] * (r + 1) + r2, A2.data() + p * d2);
@@ -340,7 +339,7 @@ void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_
   for (int64_t i : ins) std::copy(Gb + i * k, Gb + (i + 1) * k, dVb + i * k);  // pass-through
   if (nO == 0) return;
   const T* Q = st.Q;
-  const int64_t dr = padded(r);
+  const int64_t dr = padded<T>(r);
   // Coordinates of the outputs and of their gradients' parallel part, C among outputs.
   std::vector<T> A(nO * dr, T(0)), H(nO * dr, T(0)), U(nO * dr, T(0)), s(dr), gn(nO), Coo(nO * nO, T(0));
   std::vector<int64_t> pos(N, -1);
@@ -356,7 +355,7 @@ void backward_sample(const T* C, const T* Gb, const bool* is_out_b, const int64_
   // Gauss-Seidel: u_o = -P_o (sum_{j != o} c_oj u_j + h_o) / (|g_o| + prox_lam), as many sweeps as the forward.
   std::vector<T> inv(nO);
   for (int64_t p = 0; p < nO; ++p) inv[p] = T(-1) / (gn[p] + prox_lam);
-  const int64_t nv = dr / Vec16<T>::width;
+  const int64_t nv = dr / Vec<T>::size();
   for (int64_t it = 0; it < niter; ++it) {
     for (int64_t p = 0; p < nO; ++p) {
       if (!(gn[p] > 0)) continue;  // degenerate output: u_o = 0 (counted by the forward)

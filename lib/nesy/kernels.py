@@ -41,8 +41,9 @@ def cpu_capability() -> tuple[str, int]:
     """The CPU capability ``nesy._C`` was compiled for and its vector width in doubles.
 
     setup.py builds the kernels for the capability torch's own kernels use on the build machine,
-    e.g. ``("AVX512", 8)``, ``("AVX2", 4)`` or ``("DEFAULT", 4)``; the last bits of the mixing
-    method's sums follow the width. Raises ImportError as :func:`compiled_ops` does.
+    AVX512 machines included as ``("AVX2", 4)``, else ``("DEFAULT", 4)`` (``("DEFAULT", 2)`` on
+    ARM); the last bits of the mixing method's sums follow the width. Raises ImportError as
+    :func:`compiled_ops` does.
     """
     compiled_ops("backend='reference'")
     import nesy._C as extension

@@ -97,10 +97,9 @@ inline void axpy(T* __restrict__ y, T a, const T* __restrict__ x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-// The SIMD vector of T for the CPU capability this extension is compiled for: setup.py builds it
-// for the capability torch's own kernels use on the build machine (AVX512: 8 doubles, AVX2: 4,
-// DEFAULT: at::vec's portable 4-double array), as ATen compiles its cpu/ kernels once per
-// capability; nesy._C.cpu_capability names it.
+// The SIMD vector of T for the CPU capability this extension is compiled for (setup.py: AVX2, 4
+// doubles, on AVX2 and AVX512 machines; DEFAULT, at::vec's portable array, elsewhere), as ATen
+// compiles its cpu/ kernels once per capability; nesy._C.cpu_capability names it.
 template <typename T>
 using Vec = at::vec::Vectorized<T>;
 

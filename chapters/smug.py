@@ -56,10 +56,10 @@
 # `bench/smug.py` times it against PyTorch), and each image's boxes are scored once for all methods.
 
 # %% tags=["parameters"]
-# The book's scale on 2 CPU cores (the run time is printed at the end): 150 ImageNet images
-# with 16 IG steps (SMUG also in both constraint modes at gamma 0 and 0.9 on the first 30),
-# OPTBOX on the 5x5 sub-grid of the paper's 10x10 grid, a short z3 timeout on 8 MNIST images (the MLP trained on all 60,000 MNIST training
-# images for 8 epochs: seconds on 2 cores). These values are the default profile (`make book`). Other
+# The book's scale on 2 CPU cores (the run time is printed at the end): 150 ImageNet images with
+# 16 IG steps (SMUG also in both constraint modes at gamma 0 and 0.9 on the first 30), OPTBOX on
+# the 5x5 sub-grid of the paper's 10x10 grid, a short z3 timeout on 8 MNIST images (the MLP trained
+# on all 60,000 MNIST training images for 8 epochs: seconds on 2 cores). These values are the default profile (`make book`). Other
 # profiles (chapters/params/smug/, `make chapter C=smug PROFILE=<name>`): smoke (the tests, seconds),
 # long (the paper's scale with the offline stand-ins: a day of CPU or a GPU), paper (the paper's exact
 # setting; needs torchvision's Inception-v1 weights (internet)).

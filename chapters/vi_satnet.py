@@ -62,8 +62,8 @@
 
 # %% tags=["parameters"]
 # The book's scale on 2 CPU cores (the run time is printed at the end): LeNet-5 on all 60,000
-# digits for 2 epochs; Vi-SATNets for a few epochs (MNIST on per-class subsets, Imagenette on all 400 mirrored training
-# images per class); Imagenette Table 1 over 500 val images (10 masks per ratio, as the paper); the
+# digits for 2 epochs; Vi-SATNets for a few epochs (MNIST on per-class subsets, Imagenette on all
+# 400 mirrored training images per class); Imagenette Table 1 over 500 val images (10 masks per ratio, as the paper); the
 # loss-gap runs on one class; EfficientNet-Lite0 stands in for VGG19 (no internet for its weights).
 # These values are the default profile (`make book`). Other profiles (chapters/params/vi_satnet/, `make
 # chapter C=vi_satnet PROFILE=<name>`): smoke (the tests, seconds), long (the paper's scale with the

@@ -8,9 +8,7 @@
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, module) {
   module.doc() = "nesy compiled operators (registered under torch.ops.nesy)";
   // The CPU capability the kernels were compiled for (setup.py) and its vector width.
-#if defined(CPU_CAPABILITY_AVX512)
-  module.attr("cpu_capability") = "AVX512";
-#elif defined(CPU_CAPABILITY_AVX2)
+#if defined(CPU_CAPABILITY_AVX2)
   module.attr("cpu_capability") = "AVX2";
 #else
   module.attr("cpu_capability") = "DEFAULT";

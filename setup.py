@@ -11,10 +11,10 @@ from setuptools import setup
 # Compile flags per CPU capability, as ATen compiles its cpu/ kernels (cmake/Codegen.cmake): the
 # kernels' at::vec::Vectorized is then that capability's (AVX2: 4 doubles a vector).
 AVX2_FLAGS = ["-mavx2", "-mfma", "-DCPU_CAPABILITY=AVX2", "-DCPU_CAPABILITY_AVX2"]
-# An AVX512 machine gets the AVX2 build too: the mixing method sweeps rows of 12-64 doubles, and
-# padding them to 8-double vectors made the MNIST shape 13% slower than AVX2 with no gain at the
-# Imagenette shape (bench, 2-core AMD EPYC with AVX512); one build also gives every AVX2 machine
-# the same bits.
+# An AVX512 machine gets the AVX2 build too: the mixing method's sweep rows are short (about 11
+# doubles at the MNIST shape, padded to 16 instead of 12 by 8-double vectors), and AVX512 made that
+# shape 13% slower than AVX2 with no gain at the Imagenette shape (2-core AMD EPYC with AVX512);
+# one build also gives every AVX2 machine the same bits.
 CAPABILITY_FLAGS = {"AVX512": AVX2_FLAGS, "AVX2": AVX2_FLAGS}
 
 
